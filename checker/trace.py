@@ -1,0 +1,258 @@
+"""Traces: a run of a spec as a list of steps, and its file formats.
+
+A `Trace` is what every explorer returns and every renderer draws: the states of one
+run, each carrying the action that produced it. On disk a trace is ITF JSON (the
+Informal Trace Format read by Apalache, Quint and itf-py):
+
+    {"#meta": {...}, "vars": [...], "states": [{"#meta": {"index": 0}, var: value, ...}, ...]}
+
+Values are encoded as ITF values: booleans, strings and small integers as themselves,
+big integers as {"#bigint": "..."}, tuples {"#tup": [...]}, sets {"#set": [...]}, maps
+{"#map": [[k, v], ...]}, records as JSON objects; an absent optional is the variant
+{"tag": "None", "value": {"#tup": []}} and a present one is its value. Enum members
+are strings, process ids are integers.
+
+Variables a state carries, besides the spec's own globals:
+- one variable per process field, named `Kind.field` (a map from process id to value);
+- `network` (when the spec sends messages): a map from envelope
+  {"src": id, "dst": id, "msg": {"type": NAME, field: value, ...}} to its number of copies;
+- `down` (a set of process ids), `partition` (a set of two sets of ids, empty when
+  healed), `now` (the tick clock), `crashes` and `partitions` (budgets used): only for
+  models with those faults;
+- `action`: the step that produced the state, a record
+  {"kind": K, "name": N, ...} where K is one of init, deliver, drop, duplicate, timeout,
+  action, crash, restart, partition, heal, tick. Deliveries carry src, dst and msg;
+  handlers, timeouts and faults carry `proc`; global actions carry `params`; a
+  partition carries `sides`; every step carries `sent`, the envelopes it put in flight.
+
+`#meta` holds at least: format, spec, model, property, verdict, processes (a list of
+{"kind", "id"} in lane order), process_fields ({"Kind.field": "Kind"}) and replay (a
+command that shows the trace again). The reader checks the shape and raises
+`TraceError` with a one-line reason; it never trusts a file.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ACTION_KINDS = ("init", "deliver", "drop", "duplicate", "timeout", "action", "crash",
+                "restart", "partition", "heal", "tick")
+FAULT_KINDS = ("drop", "duplicate", "crash", "restart", "partition", "heal", "tick")
+NONE = {"tag": "None", "value": {"#tup": []}}
+
+
+class TraceError(Exception):
+    """A trace file that cannot be read: a one-line reason, naming the file and place."""
+
+
+@dataclass
+class Step:
+    """One state of a run and the action that produced it (index 0: the initial state)."""
+    index: int
+    action: dict[str, Any]
+    state: dict[str, Any]
+
+
+@dataclass
+class Trace:
+    meta: dict[str, Any]
+    vars: list[str]
+    steps: list[Step]
+    loop: int | None = None
+    path: str | None = field(default=None, compare=False)
+
+    @property
+    def processes(self) -> list[dict[str, Any]]:
+        return list(self.meta.get("processes", []))
+
+    @property
+    def process_fields(self) -> dict[str, str]:
+        return dict(self.meta.get("process_fields", {}))
+
+    def to_itf(self) -> dict[str, Any]:
+        states = []
+        for s in self.steps:
+            obj: dict[str, Any] = {"#meta": {"index": s.index}}
+            for v in self.vars:
+                if v == "action":
+                    obj[v] = s.action
+                elif v in s.state:
+                    obj[v] = s.state[v]
+            states.append(obj)
+        out: dict[str, Any] = {"#meta": self.meta, "vars": self.vars, "states": states}
+        if self.loop is not None:
+            out["loop"] = self.loop
+        return out
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_itf(), indent=1, sort_keys=False) + "\n"
+
+    def write(self, path: str | Path) -> Path:
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.name + ".tmp")
+        tmp.write_text(self.dumps())
+        tmp.replace(p)
+        return p
+
+
+def _check_value(v: Any, where: str) -> None:
+    if isinstance(v, (bool, str, int)):
+        return
+    if isinstance(v, list):
+        for x in v:
+            _check_value(x, where)
+        return
+    if isinstance(v, dict):
+        if "#bigint" in v:
+            if not isinstance(v["#bigint"], str):
+                raise TraceError(f"{where}: '#bigint' must hold a string of digits")
+            return
+        for key in ("#tup", "#set"):
+            if key in v:
+                if not isinstance(v[key], list):
+                    raise TraceError(f"{where}: '{key}' must hold a list")
+                for x in v[key]:
+                    _check_value(x, where)
+                return
+        if "#map" in v:
+            pairs = v["#map"]
+            if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+                raise TraceError(f"{where}: '#map' must hold a list of [key, value] pairs")
+            for k, x in pairs:
+                _check_value(k, where)
+                _check_value(x, where)
+            return
+        for x in v.values():
+            _check_value(x, where)
+        return
+    if v is None:
+        raise TraceError(f"{where}: null is not an ITF value")
+    raise TraceError(f"{where}: {type(v).__name__} is not an ITF value")
+
+
+def from_itf(obj: Any, path: str = "<trace>") -> Trace:
+    if not isinstance(obj, dict):
+        raise TraceError(f"{path}: expected a JSON object with 'vars' and 'states', found {type(obj).__name__}")
+    for key in ("vars", "states"):
+        if key not in obj:
+            raise TraceError(f"{path}: missing field '{key}' (an ITF trace has '#meta', 'vars' and 'states')")
+    meta = obj.get("#meta", {})
+    if not isinstance(meta, dict):
+        raise TraceError(f"{path}: '#meta' must be an object")
+    names = obj["vars"]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise TraceError(f"{path}: 'vars' must be a list of variable names")
+    raw = obj["states"]
+    if not isinstance(raw, list) or not raw:
+        raise TraceError(f"{path}: 'states' must be a non-empty list")
+    steps: list[Step] = []
+    for i, st in enumerate(raw):
+        where = f"{path}: state {i}"
+        if not isinstance(st, dict):
+            raise TraceError(f"{where}: expected an object, found {type(st).__name__}")
+        missing = [n for n in names if n not in st]
+        if missing:
+            raise TraceError(f"{where}: missing variable '{missing[0]}'")
+        action = st.get("action", {"kind": "init" if i == 0 else "action", "name": "?"})
+        if not isinstance(action, dict) or not isinstance(action.get("kind"), str):
+            raise TraceError(f"{where}: 'action' must be a record with a 'kind'")
+        if action["kind"] not in ACTION_KINDS:
+            raise TraceError(f"{where}: unknown action kind '{action['kind']}' "
+                             f"(expected one of {', '.join(ACTION_KINDS)})")
+        state = {}
+        for n in names:
+            if n == "action":
+                continue
+            _check_value(st[n], f"{where}, variable '{n}'")
+            state[n] = st[n]
+        steps.append(Step(i, action, state))
+    loop = obj.get("loop")
+    if loop is not None and (not isinstance(loop, int) or not 0 <= loop < len(steps)):
+        raise TraceError(f"{path}: 'loop' must be the index of a state")
+    return Trace(meta, list(names), steps, loop, path)
+
+
+def read_itf(path: str | Path) -> Trace:
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise TraceError(f"{p}: no such file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
+        raise TraceError(f"{p}: cannot read: {e.__class__.__name__}") from None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise TraceError(f"{p}:{e.lineno}:{e.colno}: not JSON: {e.msg}") from None
+    return from_itf(obj, str(p))
+
+
+# ---- values, for renderers -------------------------------------------------------------
+
+def is_none(v: Any) -> bool:
+    return isinstance(v, dict) and v.get("tag") == "None" and set(v) == {"tag", "value"}
+
+
+def fmt_value(v: Any) -> str:
+    """An ITF value in the spec language's own notation: {1, 2}, {1: 0}, (a, b), none."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, str)):
+        return str(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(fmt_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        if is_none(v):
+            return "none"
+        if "#bigint" in v:
+            return v["#bigint"]
+        if "#tup" in v:
+            return "(" + ", ".join(fmt_value(x) for x in v["#tup"]) + ")"
+        if "#set" in v:
+            return "{" + ", ".join(fmt_value(x) for x in v["#set"]) + "}"
+        if "#map" in v:
+            return "{" + ", ".join(f"{fmt_value(k)}: {fmt_value(x)}" for k, x in v["#map"]) + "}"
+        if "type" in v and set(v) >= {"type"}:
+            args = ", ".join(f"{k}={fmt_value(x)}" for k, x in v.items() if k != "type")
+            return f"{v['type']}({args})"
+        return "{" + ", ".join(f"{k}: {fmt_value(x)}" for k, x in v.items()) + "}"
+    return repr(v)
+
+
+def map_get(m: Any, key: Any) -> Any:
+    """Look up `key` in an ITF map value; KeyError when absent."""
+    for k, v in m.get("#map", []):
+        if k == key:
+            return v
+    raise KeyError(key)
+
+
+def fmt_envelope(env: dict[str, Any]) -> str:
+    return f"{env['src']}->{env['dst']} {fmt_value(env['msg'])}"
+
+
+def describe_action(a: dict[str, Any]) -> str:
+    """One line for an action: 'deliver RequestVote(term=1) 1->2', 'crash 3', 'timeout election @1'."""
+    kind = a.get("kind", "?")
+    if kind == "init":
+        return "initial state"
+    if kind in ("deliver", "drop", "duplicate"):
+        return f"{kind} {fmt_value(a['msg'])} {a['src']}->{a['dst']}"
+    if kind == "timeout":
+        return f"timeout {a.get('name', '?')} @{a.get('proc')}"
+    if kind == "action":
+        params = a.get("params") or {}
+        args = ", ".join(f"{k}={fmt_value(v)}" for k, v in params.items())
+        where = f" @{a['proc']}" if "proc" in a else ""
+        return f"{a.get('name', '?')}({args}){where}"
+    if kind == "partition":
+        sides = a.get("sides", [])
+        return "partition " + " | ".join(",".join(str(x) for x in s) for s in sides)
+    if kind in ("crash", "restart"):
+        return f"{kind} {a.get('proc')}"
+    if kind == "tick":
+        return "tick"
+    return kind
