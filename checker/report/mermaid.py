@@ -21,10 +21,12 @@ VIOLATION_FILL = "rgb(255, 228, 228)"
 FAULT_FILL = "rgb(243, 232, 255)"
 
 
+ENTITIES = {"#": "#35;", ";": "#59;", "<": "#lt;", ">": "#gt;", "\n": " "}
+
+
 def _text(s: str) -> str:
-    out = s.replace("#", "#35;").replace(";", "#59;").replace("<", "#lt;").replace(">", "#gt;")
-    out = out.replace("\n", " ")
-    return out.replace("#lt;br/#gt;", "<br/>")
+    """Label text with Mermaid's reserved characters as entity codes; our own <br/> kept."""
+    return "<br/>".join(re.sub(r"[#;<>\n]", lambda m: ENTITIES[m.group()], part) for part in s.split("<br/>"))
 
 
 def _ids(view: View) -> list[str]:
