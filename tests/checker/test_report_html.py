@@ -109,6 +109,11 @@ def check_report_dom(trace: Trace, dom: str) -> None:
     # lanes
     lanes = having(found, "lane")
     procs = trace.processes
+    if not procs:                  # no list in #meta: the ids the process fields are keyed by
+        seen = {(kind, _key(k)): k for var, kind in trace.process_fields.items() if var in trace.vars
+                for s in steps for k, _ in (s.state[var].get("#map", []) if isinstance(s.state[var], dict) else [])}
+        procs = [{"kind": kind, "id": seen[(kind, k)]}
+                 for kind, k in sorted(seen, key=lambda kk: (kk[0], json.loads(kk[1]) if kk[1].isdigit() else 0, kk[1]))]
     assert [(a["data-kind"], a["data-proc"]) for a in lanes] == \
         [(str(p.get("kind", "")), fmt_value(p["id"])) for p in procs], "lanes are not the processes in order"
     lane_ids = [a["data-proc"] for a in lanes]
@@ -279,13 +284,38 @@ def _png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
-def open_in_chromium(trace: Trace, out: Path, name: str = "report") -> str:
-    """Write the report to OUT/NAME.html, screenshot it to OUT/NAME.png, return the DOM Chromium
-    built (loaded at the violating step's anchor, so the script's selection shows in it)."""
+CLICKS = """<script>
+(function () {
+  function selected() {
+    var out = [], els = document.querySelectorAll('.selected');
+    for (var k = 0; k < els.length; k++) out.push(els[k].tagName.toLowerCase() + ':' + els[k].getAttribute('data-step'));
+    return out.sort().join(' ');
+  }
+  function click(el) { el.dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true})); }
+  var b = document.body;
+  b.setAttribute('data-test-hash', selected());
+  click(document.querySelector('#d-step-1 rect'));
+  b.setAttribute('data-test-click-row', selected());
+  var arrow = document.querySelector('.msg[data-step-delivered] .line');
+  if (arrow) {
+    click(arrow);
+    b.setAttribute('data-test-click-arrow', selected() + ' <- ' + arrow.parentNode.getAttribute('data-step-delivered'));
+  }
+})();
+</script>"""
+
+
+def open_in_chromium(trace: Trace, out: Path, name: str = "report") -> tuple[str, dict[str, str]]:
+    """Write the report to OUT/NAME.html and screenshot it to OUT/NAME.png. Return the DOM Chromium
+    built for it and what a test script saw clicking: the page is loaded at the last step's anchor,
+    then the script clicks step 1 in the diagram, then a delivered arrow, and notes what is
+    selected after each on <body> (data-test-hash, data-test-click-row, data-test-click-arrow)."""
     page = out / f"{name}.html"
-    page.write_text(render_html(trace))
-    step = len(trace.steps) - 1
-    url = page.as_uri() + f"#step-{step}"
+    html = render_html(trace)
+    page.write_text(html)
+    probe = out / f"{name}-clicks.html"
+    probe.write_text(html.replace("</body>", CLICKS + "</body>"))
+    url = probe.as_uri() + f"#step-{len(trace.steps) - 1}"
     height = 420 + 44 * len(trace.steps) + 90 * len(trace.steps)
     shot = out / f"{name}.png"
     dump = subprocess.Popen(_chromium_args(out / "profile-dom") + ["--dump-dom", url],
@@ -304,7 +334,8 @@ def open_in_chromium(trace: Trace, out: Path, name: str = "report") -> str:
     assert dump.returncode == 0 and "</html>" in dom, "chromium --dump-dom gave no page"
     assert snap.returncode == 0 and shot.exists(), "chromium --screenshot wrote no file"
     assert _png_size(shot) == (1400, height)
-    return dom
+    body = next(a for t, a in elements(dom) if t == "body")
+    return dom, {k[len("data-test-"):]: v for k, v in body.items() if k.startswith("data-test-")}
 
 
 @pytest.mark.skipif(chromium() is None, reason="chromium is not installed (Debian package 'chromium'; "
@@ -312,10 +343,13 @@ def open_in_chromium(trace: Trace, out: Path, name: str = "report") -> str:
 @pytest.mark.parametrize("path", report_traces(), ids=_id)
 def test_page_in_chromium_draws_the_trace(path, tmp_path):
     trace = read_itf(path)
-    dom = open_in_chromium(trace, tmp_path)
+    dom, seen = open_in_chromium(trace, tmp_path)
     check_report_dom(trace, dom)
-    # the script ran: the step named in the address is selected in the table and the diagram
-    last = str(len(trace.steps) - 1)
-    found = elements(dom)
-    selected = [(t, a.get("data-step")) for t, a in found if "selected" in a.get("class", "").split()]
-    assert sorted(selected) == [("g", last), ("tr", last)]
+    # the script ran: the step named in the address was selected in the table and the diagram,
+    # then a click on step 1 in the diagram selected row 1, and a click on an arrow its delivery
+    last = len(trace.steps) - 1
+    assert seen["hash"] == f"g:{last} tr:{last}"
+    assert seen["click-row"] == "g:1 tr:1"
+    if "click-arrow" in seen:
+        got, step = seen["click-arrow"].split(" <- ")
+        assert got == f"g:{step} tr:{step}"
