@@ -96,6 +96,8 @@ def _network(state: dict[str, Any]) -> Counter | None:
     net = state.get("network")
     if not isinstance(net, dict) or "#map" not in net:
         return None
+    if not all(isinstance(e, dict) and {"src", "dst", "msg"} <= set(e) for e, _ in net["#map"]):
+        return None                # not a map from envelope to copies (a fifo network, say)
     return Counter({_env_key(e["src"], e["dst"], e["msg"]): c for e, c in net["#map"]})
 
 
