@@ -1,7 +1,7 @@
 """Helpers for the simulator-based property tests of tests/reference (not a test file)."""
 from __future__ import annotations
 
-from hypothesis import HealthCheck, find, settings, strategies as st
+from hypothesis import HealthCheck, Phase, find, settings, strategies as st
 
 from reference.drivers.sim import Budget, ScheduleError, Sim, replay, shrink
 
@@ -10,10 +10,13 @@ ALL_FAULTS = Budget(crashes=2, restarts=True, partitions=2, drops=6, duplicates=
 #: Step weights for hunting bugs that need a crash between two votes.
 CRASHY = {**Sim.WEIGHTS, "timer": 0.5, "crash": 1.0}
 
-PROPERTY = settings(max_examples=40, deadline=None, database=None, derandomize=True,
+PROPERTY = settings(max_examples=80, deadline=None, database=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 SEARCH = settings(max_examples=2000, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
+
+#: Search without shrinking, for searches whose examples are slow to run.
+FIRST = settings(SEARCH, phases=[Phase.generate])
 
 SEEDS = st.integers(0, 2 ** 32 - 1)
 PICKS = st.lists(st.integers(0, Sim.PICK_RANGE - 1), max_size=150)
