@@ -1,12 +1,13 @@
 """The fault script of `elect run zookeeper|etcd`: what to break, and when.
 
 A script is a list of steps separated by ';' or newlines (or a file holding them); `#`
-starts a comment. Each step is a time (seconds after the clients were started) and an
-action:
+starts a comment. Each step is a time (`5s`, `1.5s`, `500ms`, counted from the clients'
+start) and an action; the words are those of reference/drivers/faults.py where they
+overlap:
 
     5s pause leader for 4s        SIGSTOP the client that is leader now, SIGCONT 4 s later
     3s pause candidate for 5s     the contender next in line (lowest token after the leader's)
-    2.5s pause client 2 for 3s    a client by number
+    2.5s pause client 2 for 3s    a client by number (`pause 2 for 3s` too)
     8s kill leader                SIGKILL a client (kill client 3, kill candidate)
     9s restart client 3           start a killed client again (a new incarnation)
     6s kill server leader         SIGKILL the server-side leader (kill server 2)
@@ -40,13 +41,14 @@ class Fault:
         return self.text
 
 
-_TIME = re.compile(r"^(\d+(?:\.\d+)?)(s|ms)?$")
+_TIME = re.compile(r"^(\d+(?:\.\d+)?|\.\d+)(s|ms)$")
 
 
 def _seconds(tok: str, step: str) -> float:
     m = _TIME.match(tok)
     if not m:
-        raise FaultScriptError(f"fault script: step '{step}': expected a time such as '5s', found '{tok}'")
+        raise FaultScriptError(f"fault script: step '{step}': expected a time such as '5s' or '500ms', "
+                               f"found '{tok}'")
     v = float(m.group(1))
     return v / 1000.0 if m.group(2) == "ms" else v
 
@@ -90,6 +92,8 @@ def parse(script: str, clients: int, servers: int, duration: float | None = None
 def _target(args: list[str], step: str, clients: int, servers: int) -> tuple[str, str | int]:
     if args in (["leader"], ["candidate"]):
         return "client", args[0]
+    if len(args) == 1 and args[0].isdigit():
+        args = ["client", args[0]]
     if len(args) == 2 and args[0] in ("client", "server"):
         kind, which = args
         if which == "leader" or (which == "candidate" and kind == "client"):

@@ -106,14 +106,20 @@ def merge(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             ends.setdefault(r["input"].get("session"), i)
         if r["node"] == "service" and r["input"].get("kind") == "register":
             registers.setdefault(r["input"].get("session"), []).append(i)
+    campaigns: dict[Any, list[int]] = {}
     for i, r in enumerate(records):
         k = r["input"].get("kind")
         s = r["input"].get("session")
         if k == "session_lost" or (k == "lease_lost" and r["input"].get("reason") in ("expired", "not_found")):
             edge(ends.get(s), i)
-        if k == "campaign" and s in registers:
-            later = [j for j in registers[s] if key[j] >= key[i]]
-            edge(i, (later or registers[s])[0])
+        if k == "campaign" and isinstance(r["node"], int):
+            campaigns.setdefault(s, []).append(i)
+    for s, regs in registers.items():
+        # the campaign request that put the key: the last one for that lease sent before it was seen
+        for j in regs:
+            before = [i for i in campaigns.get(s, []) if key[i] <= key[j]]
+            if before:
+                edge(max(before, key=lambda i: key[i]), j)
 
     # topological order, earliest wall first
     indeg = [0] * n
@@ -131,9 +137,10 @@ def merge(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if indeg[b] == 0:
                 heapq.heappush(heap, key[b])
     if len(order) < n:
-        stuck = [records[i] for i in range(n) if indeg[i] > 0][:4]
-        desc = "; ".join(f"{r['node']} {r['input'].get('kind')} at {r['wall']}" for r in stuck)
-        raise MergeError(f"the records contradict each other (a cycle of happens-before edges), e.g. {desc}")
+        cyc = _cycle([i for i in range(n) if indeg[i] > 0], succ)
+        desc = " -> ".join(f"{records[i]['node']} {records[i]['input'].get('kind')} at {records[i]['wall']}"
+                           for i in cyc)
+        raise MergeError(f"the records contradict each other (a cycle of happens-before edges): {desc}")
 
     pred: list[list[int]] = [[] for _ in range(n)]
     for a in range(n):
@@ -156,3 +163,24 @@ def merge(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             rec["pos"] = r["pos"]
         out.append(rec)
     return out
+
+
+def _cycle(left: list[int], succ: list[set[int]]) -> list[int]:
+    """A cycle among the nodes Kahn's algorithm could not order (each has a predecessor
+    among them, so walking predecessors must come back)."""
+    inside = set(left)
+    pred: dict[int, int] = {}
+    for a in left:
+        for b in succ[a]:
+            if b in inside:
+                pred.setdefault(b, a)
+    seen: dict[int, int] = {}
+    i = left[0]
+    path: list[int] = []
+    while i not in seen:
+        seen[i] = len(path)
+        path.append(i)
+        i = pred[i]
+    cyc = path[seen[i]:]
+    cyc.reverse()
+    return cyc + [cyc[0]]

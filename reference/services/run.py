@@ -18,9 +18,9 @@ Variants: `default` (fencing, and for etcd a read-back of the leader key after t
 campaign answers), `no-fencing` (the resource accepts every write), `trust-campaign`
 (etcd only: lead on the campaign's answer without reading the key back).
 
-Exit codes: 0 the run completed (whatever it observed); 2 a usage error or a missing
-server binary (one line, with the install command); 3 a server or process that would not
-start; 130 interrupted.
+Exit codes: 0 the resource never accepted a stale write; 10 it did (the safety property
+fencing exists for was broken); 2 a usage error or a missing server binary (one line,
+with the install command); 3 a server or process that would not start; 130 interrupted.
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 import traceback
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -44,7 +45,7 @@ from .merge import MergeError, merge
 from .procs import Proc, Processes
 from .recorder import Recorder, dumps, read_jsonl
 from .servers import Cluster, ServerError, make_cluster, missing
-from .summary import render
+from .summary import render, summarize
 
 VARIANTS = {"zookeeper": ("default", "no-fencing"),
             "etcd": ("default", "no-fencing", "trust-campaign")}
@@ -59,8 +60,13 @@ class RunError(Exception):
         self.code = code
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise RunError(message, 2)
+
+
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = _Parser(
         prog="elect run", description="Run real ZooKeeper or etcd leader elections under faults and record a trace.")
     ap.add_argument("system", metavar="zookeeper|etcd[:VARIANT]",
                     help="zookeeper, zookeeper:no-fencing, etcd, etcd:no-fencing, etcd:trust-campaign")
@@ -69,7 +75,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--duration", type=float, default=10.0, help="seconds from the clients' start (default 10)")
     ap.add_argument("--faults", default="", metavar="SCRIPT",
                     help="e.g. '5s pause leader for 4s; 12s kill server leader' (or a file holding one)")
-    ap.add_argument("--trace", metavar="FILE", help="write the merged JSONL trace here")
+    ap.add_argument("--trace", metavar="FILE",
+                    help="where to write the merged JSONL trace (default traces/recorded/SYSTEM/RUN.jsonl)")
     ap.add_argument("--session-timeout", type=float, default=2.0, metavar="S",
                     help="ZooKeeper session timeout / etcd lease TTL in seconds (default 2)")
     ap.add_argument("--write-interval", type=float, default=0.1, metavar="S",
@@ -418,19 +425,25 @@ def write_trace(path: str, header: dict[str, Any], records: list[dict[str, Any]]
     tmp.replace(p)
 
 
-def run_main(argv: list[str], out: TextIO | None = None) -> int:
-    """`elect run zookeeper|etcd[:VARIANT] ...`; argv is everything after `run`."""
+def default_trace(system: str, variant: str, args: argparse.Namespace) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return str(Path("traces") / "recorded" / system / f"{variant}-s{args.servers}-c{args.clients}-{stamp}.jsonl")
+
+
+def run_main(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """`elect run zookeeper|etcd[:VARIANT] ...`; argv is everything after `run`.
+
+    Returns 0 when the resource never accepted a stale write, 10 when it did, 2 for a
+    usage error or a missing server binary, 3 when the run could not be carried out,
+    130 when interrupted."""
     out = out or sys.stdout
+    err = err or sys.stderr
 
     def say(line: str) -> None:
         print(line, file=out, flush=True)
 
-    ap = parser()
     try:
-        args = ap.parse_args(argv)
-    except SystemExit as e:  # argparse has printed its one-line usage error
-        return int(e.code or 0)
-    try:
+        args = parser().parse_args(argv)
         system, variant = parse_system(args.system)
         if args.clients < 1:
             raise RunError("--clients must be at least 1", 2)
@@ -447,9 +460,13 @@ def run_main(argv: list[str], out: TextIO | None = None) -> int:
         except ImportError as e:
             raise RunError(f"the Python package '{e.name}' is missing; install it with: "
                            f"pip install -e '.[services]'", 2) from None
+    except SystemExit as e:  # --help
+        return int(e.code or 0)
     except (RunError, FaultScriptError) as e:
-        print(f"elect run: error: {e}", file=sys.stderr)
+        print(f"elect run: error: {e}", file=err)
         return e.code if isinstance(e, RunError) else 2
+    if not args.trace:
+        args.trace = default_trace(system, variant, args)
 
     run = Run(args, system, variant, script, say)
     old_term = signal.getsignal(signal.SIGTERM)
@@ -460,8 +477,7 @@ def run_main(argv: list[str], out: TextIO | None = None) -> int:
             f"{args.duration:g}s, session timeout {args.session_timeout:g}s, faults: "
             f"{'; '.join(f.describe() for f in script) or 'none'}")
         header, records = run.execute()
-        if args.trace:
-            write_trace(args.trace, header, records)
+        write_trace(args.trace, header, records)
         lines = render(records)
         if args.quiet:
             lines = lines[lines.index("leaders:"):]
@@ -469,19 +485,24 @@ def run_main(argv: list[str], out: TextIO | None = None) -> int:
             say(line)
         for n in run.notes:
             say(f"note: {n}")
-        say(f"servers ready in {run.timings.get('servers_ready', 0):.2f}s" +
-            (f"; trace: {args.trace} ({len(records)} records)" if args.trace else ""))
+        stale = summarize(records).stale_accepted
+        say(f"servers ready in {run.timings.get('servers_ready', 0):.2f}s; trace: {args.trace} "
+            f"({len(records)} records)")
+        if stale:
+            say(f"violated: the resource accepted {len(stale)} stale write(s); first at record seq "
+                f"{stale[0]['seq']}")
+            return 10
         return 0
     except KeyboardInterrupt:
-        print("elect run: interrupted; every process it started has been stopped", file=sys.stderr)
+        print("elect run: interrupted; every process it started has been stopped", file=err)
         return 130
     except (ServerError, RunError, MergeError) as e:
-        print(f"elect run: error: {e}", file=sys.stderr)
+        print(f"elect run: error: {e}", file=err)
         args.keep = True
         return 3
     except Exception:
-        print("elect run: internal error, please report it with this traceback:", file=sys.stderr)
-        traceback.print_exc()
+        print("elect run: internal error, please report it with this traceback:", file=err)
+        traceback.print_exc(file=err)
         args.keep = True
         return 3
     finally:
