@@ -561,10 +561,10 @@ class Sim:
             self._push(self.paused_until[env.dst], "deliver", env)
             return
         self.inflight.remove(env)
-        if self.node[env.dst] is None:
-            self._net_record("drop", env, reason="down")
-        elif self._cut(env.src, env.dst):
+        if self._cut(env.src, env.dst):
             self._net_record("drop", env, reason="partition")
+        elif self.node[env.dst] is None:
+            self._net_record("drop", env, reason="down")
         elif self.loss > 0 and self.rng.random() < self.loss:
             self._net_record("drop", env, reason="loss")
         else:
@@ -621,6 +621,9 @@ class Sim:
             self._partition([[target], [n for n in self.ids if n != target]])
             what += f": {_sides(self.sides)}"
         elif e.action == "heal":
+            if self.sides is None:
+                self.fault_log.append((t, "heal: no partition, skipped"))
+                return
             self._heal()
             what = "heal"
         self.fault_log.append((t, what))
