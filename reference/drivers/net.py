@@ -20,7 +20,8 @@ between the cluster and a node:
                      apply {op, sides, clock}: set the partition (sides null = heal),
                          move the clock past the cluster's, then handle what was buffered;
                      stop: exit cleanly.
-Partitions: a node drops every packet from across the cut, recording a drop step.
+Partitions: a node sends nothing across the cut and drops every packet that arrives from
+across it (one sent before it learnt of the cut), recording a drop step either way.
 
 Clocks are Lamport clocks: a step that receives a message sets clock = max(clock, the
 sender's clock) + 1; any other step adds 1. The hold/apply exchange gives a partition or
@@ -211,10 +212,16 @@ class NodeProcess(asyncio.DatagramProtocol):
                 outputs.append(e.event)
                 out.append(effect_json(e))
         wall = self._write(self.id, inp, self.node.observed_state(), out)
+        clock = self.clock
         for s in sends:
+            if self._cut(self.id, s.to):
+                self.clock += 1
+                self._write(None, {"kind": "drop", "from": self.id, "to": s.to, "msg": s.msg,
+                                   "reason": "partition"}, None, [])
+                continue
             port = self.ports.get(s.to)
             if port is not None and self.transport is not None:
-                packet = {"src": self.id, "clock": self.clock, "msg": s.msg}
+                packet = {"src": self.id, "clock": clock, "msg": s.msg}
                 self.transport.sendto(dumps(packet).encode(), (HOST, port))
         for event in outputs:
             self.send_ctl({"ctl": "output", "id": self.id, "event": event, "wall": wall,

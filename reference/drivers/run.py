@@ -94,25 +94,28 @@ def run_main(argv: list[str], out: TextIO | None = None, err: TextIO | None = No
     if events:
         print("faults: " + "; ".join(e.describe() for e in events), file=out)
     if args.sim:
-        return _run_sim(args, events, trace, report)
+        return _run_sim(args, trace, report, err)
     return _run_net(args, events, trace, report, err)
 
 
 # ---------------------------------------------------------------------------- sim
 
 
-def _run_sim(args: argparse.Namespace, events: list[FaultEvent], trace: Path,
-             report: "_Report") -> int:
+def _run_sim(args: argparse.Namespace, trace: Path, report: "_Report", err: TextIO) -> int:
     from reference.drivers.sim import Sim
-    sim = Sim(args.algo, args.nodes, seed=args.seed, timed=True, faults=events)
-    sim.faults_text = args.faults
+    sim = Sim(args.algo, args.nodes, seed=args.seed, timed=True, faults=args.faults)
     sim.run(int(round(args.duration * 1000)))
     timeline: list[tuple[float, int, str]] = []
     timeline += [(t, 0, report.fault_line(t, what)) for t, what in sim.fault_log]
     timeline += [(t, 1, report.output_line(t, n, e)) for t, n, e in sim.outputs]
     for _, _, line in sorted(timeline, key=lambda x: (x[0], x[1])):
         report.print(line)
-    sim.write_trace(trace)
+    try:
+        sim.write_trace(trace)
+    except OSError as e:
+        print(f"elect run: error: cannot write the trace {str(trace)!r}: {e.strerror}",
+              file=err)
+        return EXIT_USAGE
     return report.summary(sim.elections(), sim.outputs, sim.fault_log, sim.safety,
                           trace, len(sim.lines))
 
@@ -173,14 +176,23 @@ def _run_net(args: argparse.Namespace, events: list[FaultEvent], trace: Path,
                         _net_fault(cluster, todo.pop(0), resumes, note)
                     time.sleep(0.01)
                 flush()
+        except ClusterError as e:
+            flush()
+            print(f"elect run: error: {e}", file=err)
+            status = EXIT_ENV
         except KeyboardInterrupt:
             flush()
             report.print("interrupted: every node process stopped")
             status = EXIT_INTERRUPTED
         finally:
             _restore_sigterm(old_term)
-        header, records = cluster.merge(trace, duration=args.duration,
-                                        faults=args.faults or "")
+        try:
+            header, records = cluster.merge(trace, duration=args.duration,
+                                            faults=args.faults or "")
+        except OSError as e:
+            print(f"elect run: error: cannot write the trace {str(trace)!r}: {e.strerror}",
+                  file=err)
+            return EXIT_USAGE
     meter = ElectionMeter(cls, cluster.ids)
     safety = cls.safety(cluster.variant, cluster.ids)
     for rec in sorted(records, key=lambda r: r["wall"]):

@@ -139,3 +139,10 @@ def test_the_example_counterexample_trace_replays(tmp_path):
                              "leader in term 1")
     assert sim.write_trace(tmp_path / "c.jsonl").read_text() == \
         (RECORDED / "raft" / "volatile-vote-counterexample.jsonl").read_text()
+
+
+def test_an_unwritable_trace_is_a_usage_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = call(["raft", "--sim", "--duration", "0.1", "--trace", str(blocker / "t.jsonl")])
+    assert code == 2 and err.startswith("elect run: error: cannot write the trace ")
