@@ -281,8 +281,14 @@ PROTOCOLS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Other names for a protocol and variant: `lcr` is the ring where every node initiates.
+ALIASES: dict[str, str] = {"lcr": "ring:lcr"}
+
+
 def parse_algo(spec: str) -> tuple[str, str]:
-    """"raft:volatile-vote" -> ("raft", "volatile-vote"); "raft" -> ("raft", "")."""
+    """"raft:volatile-vote" -> ("raft", "volatile-vote"); "raft" -> ("raft", "");
+    "lcr" -> ("ring", "lcr")."""
+    spec = ALIASES.get(spec.strip(), spec)
     name, _, variant = spec.partition(":")
     return name.strip(), variant.strip()
 

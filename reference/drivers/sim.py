@@ -21,6 +21,8 @@ partition, who is down):
   from a list of integers that pick among the enabled steps (`run_choices`, for
   Hypothesis), or from the seeded RNG (`run_random`). Envelopes across a partition stay
   in flight until heal; an envelope delivered to a down node is recorded as dropped.
+  There is no time: each step advances the simulated clock by 1 ms, so "wall" counts
+  steps, and set_timer effects carry no "after".
 
 A schedule step is a JSON object:
 

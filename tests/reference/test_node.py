@@ -14,6 +14,7 @@ def test_every_protocol_loads_with_its_variants():
     assert "raft:volatile-vote" in ALL and "bully:no-answer-wait" in ALL
     assert "paxos:minority-quorum" in ALL and "ring:lcr" in ALL
     assert parse_algo("raft:double-vote") == ("raft", "double-vote")
+    assert parse_algo("lcr") == ("ring", "lcr") and load("lcr")[1] == "lcr"
 
 
 def test_unknown_protocol_and_variant_name_the_known_ones():
