@@ -230,9 +230,13 @@ class Sim:
         self.faults_text = faults if isinstance(faults, str) else None
         self.fault_events = (faultlib.parse(faults, nodes) if isinstance(faults, str)
                              else list(faults or []))
+        if self.fault_events and not timed:
+            raise ValueError("a fault script needs a timed simulation; untimed, take fault "
+                             "steps with step() (crash, restart, partition, heal, drop)")
         self.rng = random.Random(seed)
-        self.options = options if options is not None else \
-            self.cls.choose_options(self.variant, self.ids, self.rng)
+        # options may come from a trace header, whose keys are strings
+        self.options = {int(k): dict(v) for k, v in options.items()} if options is not None \
+            else self.cls.choose_options(self.variant, self.ids, self.rng)
         self.on_record = on_record
 
         self.node: dict[int, Node | None] = {n: None for n in self.ids}

@@ -177,3 +177,14 @@ def test_bad_construction():
         Sim("raft", 3, latency=(5, 1))
     with pytest.raises(ValueError, match="unknown protocol"):
         Sim("nope", 3)
+    with pytest.raises(ValueError, match="a fault script needs a timed simulation"):
+        Sim("raft", 3, timed=False, faults="1s heal")
+
+
+def test_a_trace_file_replays_from_its_header(tmp_path):
+    sim = Sim("ring", 4, seed=5, timed=False)
+    sim.run_random(100, Budget.all())
+    header, records = read_trace(sim.write_trace(tmp_path / "t.jsonl"))
+    again = replay(f"{header['protocol']}:{header['variant']}", len(header["nodes"]),
+                   schedule_from_trace(records), options=header["options"])
+    assert again.lines == sim.lines
