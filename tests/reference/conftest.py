@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from pathlib import Path
 
 import pytest
 
 from reference.drivers.cluster import Cluster
+
+# the test modules import their helpers from simcheck.py, next to this file, whatever
+# pytest's import mode
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
 
 
 def pid_alive(pid: int) -> bool:
