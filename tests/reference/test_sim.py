@@ -1,8 +1,6 @@
 """The simulator: determinism, schedules, faults, the election meter."""
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import subprocess
 import sys
