@@ -25,7 +25,6 @@ with the install command); 3 a server or process that would not start; 130 inter
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import select
 import shutil
@@ -35,6 +34,7 @@ import sys
 import tempfile
 import time
 import traceback
+import zipfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, TextIO
@@ -98,8 +98,12 @@ def parse_system(text: str) -> tuple[str, str]:
 
 def server_version(system: str) -> str:
     if system == "zookeeper":
-        name = os.path.basename(os.path.realpath("/usr/share/java/zookeeper.jar"))
-        return name.removeprefix("zookeeper-").removesuffix(".jar")
+        try:
+            with zipfile.ZipFile("/usr/share/java/zookeeper.jar") as z:
+                props = z.read("META-INF/maven/org.apache.zookeeper/zookeeper/pom.properties").decode()
+            return next(line.split("=", 1)[1].strip() for line in props.splitlines() if line.startswith("version="))
+        except (OSError, KeyError, StopIteration, zipfile.BadZipFile):
+            return "?"
     try:
         out = subprocess.run(["etcd", "--version"], capture_output=True, text=True, timeout=5).stdout
         return out.split("\n")[0].split(":")[-1].strip()
