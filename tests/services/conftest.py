@@ -11,19 +11,15 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+# the test modules import their helpers from servicecheck.py, next to this file, whatever
+# pytest's import mode
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
 
 from reference.services import procs, run  # noqa: E402
 from reference.services.procs import port_in_use  # noqa: E402
-from reference.services.servers import missing  # noqa: E402
 from reference.services.summary import summarize  # noqa: E402
 from servicecheck import check, load  # noqa: E402
-
-
-def need(system: str) -> None:
-    why = missing(system)
-    if why:
-        pytest.skip(why)
 
 
 def _ports_of(r: run.Run | None) -> list[int]:

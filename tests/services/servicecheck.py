@@ -8,6 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from reference.services.servers import missing
+
 CLIENT_KINDS = {
     "zookeeper": {"start", "connect", "suspend", "reconnect", "session_lost", "campaign", "elected",
                   "write", "write_result", "resign"},
@@ -18,6 +22,13 @@ FAULT_KINDS = {"pause", "resume", "kill", "restart"}
 SERVICE_KINDS = {"zookeeper": {"expire"}, "etcd": {"register", "expire", "cancel"}}
 SERVER_FAULTS = {"kill_server", "restart_server", "pause_server", "resume_server"}
 STATE_FIELDS = {"zookeeper": {"role", "token", "session", "connected"}, "etcd": {"role", "token", "session"}}
+
+
+def need(system: str) -> None:
+    """Skip the calling test, saying what to install, when `system`'s server is missing."""
+    why = missing(system)
+    if why:
+        pytest.skip(why)
 
 
 def load(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:

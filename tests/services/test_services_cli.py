@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import need
+from servicecheck import need
 from reference.services import run, servers
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import need
+from servicecheck import need
 
 pytestmark = [pytest.mark.services]
 
