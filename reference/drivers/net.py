@@ -71,6 +71,7 @@ class NodeProcess(asyncio.DatagramProtocol):
         self.timer_token: dict[str, int] = {}
         self.tokens = 0
         self.held = False
+        self.applied = 0  # the last partition/heal operation applied
         self.backlog: list[Callable[[], None]] = []
         self.transport: asyncio.DatagramTransport | None = None
         self.trace = open(self.trace_path, "a", buffering=1)
@@ -132,6 +133,10 @@ class NodeProcess(asyncio.DatagramProtocol):
             self.held = True
             self.send_ctl({"ctl": "held", "op": obj["op"], "id": self.id, "clock": self.clock})
         elif kind == "apply":
+            if obj["op"] <= self.applied:  # a resent apply that crossed our ack
+                self.send_ctl({"ctl": "applied", "op": obj["op"], "id": self.id})
+                return
+            self.applied = obj["op"]
             self.sides = obj.get("sides")
             self.clock = max(self.clock, int(obj["clock"]))
             self.held = False
