@@ -15,7 +15,9 @@ overlap:
     10s restart server 2          start a killed server again, with its data
 
 `leader` and `candidate` are resolved when the step runs, from what the clients recorded
-(and, for an etcd candidate, from the server's keys). Errors are one line naming the step.
+(and, for an etcd candidate, from the server's keys), waiting up to 5 s for one; a step
+whose target cannot be found is skipped and listed in the trace header's `notes`. A
+pause lasts from the moment the process is stopped. Errors are one line naming the step.
 """
 from __future__ import annotations
 

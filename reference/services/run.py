@@ -25,6 +25,7 @@ with the install command); 3 a server or process that would not start; 130 inter
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import select
 import shutil
@@ -132,6 +133,7 @@ class Run:
         self.cluster: Cluster | None = None
         self.watcher = None
         self.timings: dict[str, float] = {}
+        self.ticket = itertools.count()  # orders resumes due at the same time
 
     # -- processes --
     def client_trace(self, i: int, inc: int) -> Path:
@@ -246,11 +248,12 @@ class Run:
                     return
                 rec.record({"kind": "pause_server", "server": i, "for": f.duration, "was_leader": was_leader},
                            {}, node="service")
+                now = time.monotonic() - self.epoch
 
                 def resume_server(p=p, i=i):
                     rec.record({"kind": "resume_server", "server": i}, {}, node="service")
                     p.resume()
-                later.append((now + f.duration, len(later), resume_server))
+                later.append((now + f.duration, next(self.ticket), resume_server))
             return
         c = self.resolve_client(f.which)
         if c is None:
@@ -278,13 +281,14 @@ class Run:
                 return
             self.paused.add(c)
             rec.record({"kind": "pause", "for": f.duration}, {}, node=c)
+            now = time.monotonic() - self.epoch
 
             def resume(p=p, c=c):
                 if self.clients.get(c) is p and p.alive():
                     rec.record({"kind": "resume"}, {}, node=c)
                     p.resume()
                 self.paused.discard(c)
-            later.append((now + f.duration, len(later), resume))
+            later.append((now + f.duration, next(self.ticket), resume))
 
     def skip(self, f: Fault, why: str) -> None:
         self.notes.append(f"fault step '{f.describe()}' skipped: {why}")

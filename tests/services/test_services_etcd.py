@@ -97,3 +97,19 @@ def test_campaign_answer_checked_by_default(elect_run):
              and r["wall"] >= next(x["wall"] for x in o.records if x["input"]["kind"] == "resume")]
     assert "elected" not in after[:3]
     assert {"campaign_stale", "lease_lost"} & set(after)
+
+
+def test_restarts_and_server_faults(elect_run):
+    """Every other fault of the script once: a client killed and started again, the only
+    server paused, killed and started again with its data."""
+    o = elect_run("etcd", "--clients", "2", "--duration", "7", "--faults",
+                  "1.5s kill client 1; 2.5s restart client 1; 3s pause server 1 for 1s; "
+                  "4.5s kill server 1; 5s restart server 1; 5.5s restart client 2")
+    assert o.code == 0, o.err
+    kinds = [(r["node"], r["input"]["kind"]) for r in o.records]
+    i = kinds.index((1, "restart"))
+    assert (1, "start") in kinds[i + 1:] and o.records[kinds.index((1, "start"), i + 1)]["input"]["incarnation"] == 1
+    service = [k for n, k in kinds if n == "service" and k.endswith("_server")]
+    assert service == ["pause_server", "resume_server", "kill_server", "restart_server"]
+    assert any("'5.5s restart client 2' skipped: client 2 is running" in n for n in o.header["notes"])
+    assert o.summary.stale_accepted == []
