@@ -57,8 +57,14 @@ def _seconds(tok: str, step: str) -> float:
 
 def parse(script: str, clients: int, servers: int, duration: float | None = None) -> list[Fault]:
     """Parse a script (or the name of a file holding one) into faults sorted by time."""
-    if script and "\n" not in script and Path(script).is_file():
-        script = Path(script).read_text()
+    first = next(iter(re.split(r"[;\s]+", re.sub(r"#[^\n]*", "", script or "").strip(" ;\n\t"))), "")
+    if first and not _TIME.match(first):
+        # not a script (it does not start with a time): the name of a file holding one
+        try:
+            script = Path(script).read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise FaultScriptError(f"fault script: '{script}' is neither a script (e.g. '5s kill leader') "
+                                   f"nor a readable file ({e.__class__.__name__})") from None
     out: list[Fault] = []
     for raw in re.split(r"[;\n]", script or ""):
         step = raw.split("#", 1)[0].strip()

@@ -30,8 +30,21 @@ def test_script_from_a_file(tmp_path):
     assert [x.action for x in parse(str(f), 3, 1)] == ["kill", "restart"]
 
 
+def test_a_long_script_is_not_a_file_name():
+    script = "; ".join(f"{t}s pause client 1 for 0.5s" for t in range(1, 40))
+    assert len(parse(script, 3, 1)) == 39
+
+
+def test_neither_script_nor_file():
+    with pytest.raises(FaultScriptError) as e:
+        parse("/nonexistent/faults.txt", 3, 1)
+    assert str(e.value) == ("fault script: '/nonexistent/faults.txt' is neither a script (e.g. '5s kill leader') "
+                            "nor a readable file (FileNotFoundError)")
+
+
 @pytest.mark.parametrize("script, message", [
-    ("5 kill leader", "fault script: step '5 kill leader': expected a time such as '5s' or '500ms', found '5'"),
+    ("1s kill leader; 5 kill leader",
+     "fault script: step '5 kill leader': expected a time such as '5s' or '500ms', found '5'"),
     ("5s explode leader", "fault script: step '5s explode leader': expected pause, kill or restart, found 'explode'"),
     ("5s pause leader", "fault script: step '5s pause leader': a pause needs 'for TIME', e.g. '5s pause leader for 4s'"),
     ("5s kill client 7", "fault script: step '5s kill client 7': there is no client 7 (this run has clients 1..3)"),
