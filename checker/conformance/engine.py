@@ -1,0 +1,800 @@
+"""Matching recorded runs to spec steps: the spec compiled for a trace, and the search.
+
+How it works. The spec is compiled for the trace, not for exhaustive search (`Target`):
+the process count comes from the trace header, the network is a multiset (so identical
+messages may be in flight at once), crash and partition budgets are as large as the trace
+needs and restarts are allowed, whatever the chosen model says; the model's semantics
+(volatile fields, constants) are kept. Each record is prepared once (`prepare`): its input
+resolved by the mapping to the spec steps it may be, its observed fields and the messages
+it sends converted to the spec's compiled values.
+
+The search keeps the set of spec states that fit the records so far (`Matcher`). A
+record advances every candidate by each matching spec step: the handler, timeout or
+action of that node is called directly (the generated function, not every successor),
+and a successor is kept when its observed fields equal the record's and it sent exactly
+the messages the record sent. Network records (partition, heal, drop, duplicate) and
+crash/restart are applied the way the spec's network and fault model do, with one
+difference: a message to a process that is down stays in flight (the implementations'
+networks delay messages; one that arrives after the restart is delivered, one that
+arrives while the process is down is recorded as dropped), where the compiled spec loses
+it at once. Fields the
+trace does not record, and `choose` values it does not show, simply leave several
+candidates, so a correct run is never rejected for lack of information.
+
+Constants the spec marks `bound const` (and any the mapping lists under "bounds") are
+search bounds: when a record cannot be matched, the matcher doubles them and tries the
+record again, from the same candidates when the compiled states keep their shape, else
+from the start. The invariants are evaluated on every new candidate: a record after which
+every candidate breaks one is a violation (the real run broke the property).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import runtime
+from ..compile import compile_model
+from ..diagnostics import EvalError
+from ..dsl import ast as A
+from ..mapping import MapError, Mapping, Rule, Values
+from ..modelconfig import resolve_model
+from ..typecheck import TypedSpec, walk_stmts
+from ..types import IdT, IntT, MapT, SetT, Ty
+from .records import Record
+
+MAX_CANDIDATES = 20_000
+
+
+class Unmappable(Exception):
+    """A record that the mapping cannot turn into spec terms (a usage problem: exit 2)."""
+
+
+# ---- the spec compiled for a trace ---------------------------------------------------------
+
+class Target:
+    def __init__(self, ts: TypedSpec, mapping: Mapping, model_name: str | None, defines: list[str],
+                 faults: dict[str, int], bounds: dict[str, int] | None = None):
+        self.ts = ts
+        self.mapping = mapping
+        self.model_name = model_name
+        self.defines = list(defines)
+        self.faults = dict(faults)
+        self.bounds = dict(bounds or {})
+        cfg = resolve_model(ts, model_name, self.defines + [f"{k}={v}" for k, v in self.bounds.items()])
+        cfg = dataclasses.replace(cfg, volatile=set(cfg.volatile), consts=dict(cfg.consts),
+                                  overrides=dict(cfg.overrides))
+        if ts.messages:
+            cfg.network, cfg.lossy, cfg.duplicating = "unordered", False, False
+        if faults.get("crash"):
+            cfg.crash = max(cfg.crash or 0, faults["crash"])
+            cfg.restart = True
+        if faults.get("partition"):
+            cfg.partition = max(cfg.partition or 0, faults["partition"])
+        self.cfg = cfg
+        self.model = compile_model(ts, cfg)
+        m = self.model
+        self.ns = m.ns
+        L = m.layout
+        self.layout = L
+        self.net, self.down, self.crashes, self.part, self.parts = L.net, L.down, L.crashes, L.part, L.parts
+        self.gen = m.gen
+        self.all_ids = list(m.gen.all_ids)
+        self.lo_all = self.all_ids[0] if self.all_ids else 0
+        self.dispatch = self.ns.get("DISPATCH_L")
+        self.proc = mapping.process
+        if self.proc in m.gen.ids:
+            self.lo, self.hi = m.gen.ids[self.proc]
+        elif self.proc in ts.idtypes:
+            self.lo, self.hi = m.gen.bounds(ts.idtypes[self.proc])
+        else:
+            raise MapError(f"{mapping.path}: 'process': the spec has no process or id type '{self.proc}'")
+        self.invariants = m.of_kind("invariant")
+        self.transitions = m.of_kind("transition")
+
+    def consts(self) -> dict[str, Any]:
+        return dict(self.cfg.consts)
+
+    def shape(self) -> Any:
+        """The shape of the compiled state (tuple lengths), to tell when states carry over."""
+        def sh(v):
+            return (len(v), tuple(sh(x) for x in v)) if isinstance(v, tuple) else None
+        inits = self.model.init_states()
+        return sh(inits[0]) if inits else None
+
+    def with_bounds(self, bounds: dict[str, int]) -> "Target":
+        return Target(self.ts, self.mapping, self.model_name, self.defines, self.faults, bounds)
+
+
+def eager_bounds(ts: TypedSpec, names: list[str]) -> set[str]:
+    """The bounds that only guards and conditions read: raising them changes no state's
+    shape and enumerates nothing more, so conform may raise them at once. A bound used in a
+    type, or as the range of a `choose`, a binding, a `for`, a quantifier or an `in`
+    initial value, is raised lazily instead (doubled when a record needs it)."""
+    structural: set[str] = set()
+
+    def walk(x, inside: bool) -> None:
+        if isinstance(x, list):
+            for y in x:
+                walk(y, inside)
+            return
+        if isinstance(x, tuple):
+            for y in x:
+                walk(y, inside)
+            return
+        if not dataclasses.is_dataclass(x) or isinstance(x, type):
+            return
+        if isinstance(x, A.Name):
+            if inside:
+                structural.add(x.id)
+            return
+        if isinstance(x, A.TypeExpr):
+            inside = True
+        for f in dataclasses.fields(x):
+            if f.name == "span":
+                continue
+            v = getattr(x, f.name)
+            here = inside
+            if isinstance(x, (A.Choose, A.Binding, A.For, A.CompFor)) and f.name == "src":
+                here = True
+            elif isinstance(x, A.Init) and x.kind != "value" and f.name == "expr":
+                here = True
+            elif isinstance(x, A.Quant) and f.name == "bindings":
+                here = True
+            walk(v, here)
+    walk(ts.ast.decls, False)
+    return {n for n in names if n not in structural}
+
+
+# ---- records prepared in spec terms --------------------------------------------------------
+
+@dataclass
+class Alt:
+    rule: Rule
+    fn: str | None = None                  # generated function name
+    env: tuple | None = None               # deliver: the envelope (tag, src, dst, fields...)
+    pattern: tuple | None = None           # deliver with unmapped fields: None = any
+    params: tuple | None = None            # handler/action parameters, in binding order
+    chosen: tuple | None = None            # choose values (None entries: any)
+    error: str | None = None               # why this alternative cannot be a spec step
+
+
+@dataclass
+class Item:
+    rec: Record
+    pid: Any = None
+    alts: list[Alt] = field(default_factory=list)
+    obs: tuple = ()                        # ((slot, index, value, impl field), ...)
+    sends: Counter | None = None           # envelopes the record sent (spec messages only)
+    send_list: list = field(default_factory=list)   # [(effect index, env)]
+    gsends: list = field(default_factory=list)      # [(slot, index, value, effect index, text)]
+    net: tuple | None = None               # network record in spec terms
+    spec_sends: bool = False               # does the record send spec messages?
+
+
+def _elem_type(t: Ty | None) -> Ty | None:
+    if isinstance(t, SetT):
+        return t.elem
+    return t
+
+
+class Preparer:
+    """Turns records into Items for one Target (values do not depend on search bounds)."""
+
+    def __init__(self, target: Target, header: dict | None, nodes: list):
+        self.t = target
+        self.ts = target.ts
+        self.m = target.mapping
+        self.nodes = nodes
+        ids = {name: b for name, b in target.gen.ids.items()}
+        for name, it in self.ts.idtypes.items():
+            if name not in ids:
+                ids[name] = target.gen.bounds(it)
+        self.values = Values(ids, target.gen.bounds, self.m.values)
+        self.proc_info = self.ts.processes.get(self.t.proc)
+        self.obs_targets = self._obs_targets()
+        self.msg_map = self._messages()
+        self.tags = target.gen.tags
+
+    # -- observed fields --
+    def _obs_targets(self) -> dict[str, tuple[int, int | None, Ty, str]]:
+        """impl field -> (slot, key offset, type, spec name)."""
+        out: dict[str, tuple[int, int | None, Ty, str]] = {}
+        L = self.t.layout
+        names = dict(self.m.state)
+        if self.proc_info is not None and not self.m.state:
+            for f in self.proc_info.fields:
+                names.setdefault(f, f)
+        for impl, target in names.items():
+            if impl in self.m.unobserved:
+                continue
+            if "[" in target:
+                var = target.split("[", 1)[0].strip()
+                if var not in self.ts.vars:
+                    raise MapError(f"{self.m.path}: state.{impl}: no global var '{var}' in the spec")
+                vt = self.ts.vars[var].ty
+                if not isinstance(vt, MapT):
+                    raise MapError(f"{self.m.path}: state.{impl}: '{var}' is not a map indexed by node")
+                lo = self.t.gen.bounds(vt.key)[0]
+                out[impl] = (L.var[var], lo, vt.val, var)
+            else:
+                if self.proc_info is None or target not in self.proc_info.fields:
+                    raise MapError(f"{self.m.path}: state.{impl}: process '{self.t.proc}' has no field '{target}'")
+                k = L.fld[(self.t.proc, target)]
+                out[impl] = (k, self.t.lo, self.proc_info.fields[target].ty, target)
+        return out
+
+    def _messages(self) -> dict[str, tuple[str | None, list[tuple[int, str | None]]]]:
+        """impl type -> (spec message, [(spec field position, impl field or None)])."""
+        out: dict[str, tuple[str | None, list]] = {}
+        for name, info in self.ts.messages.items():
+            mm = self.m.messages.get(name)
+            if mm is not None and mm.spec != name:
+                continue
+            fields = [(i, f) for i, (f, _) in enumerate(info.ty.fields)]
+            out[name] = (name, fields)
+        for impl, mm in self.m.messages.items():
+            if mm.spec is None:
+                out[impl] = (None, [])
+                continue
+            if mm.spec not in self.ts.messages:
+                raise MapError(f"{self.m.path}: messages.{impl}: the spec has no message '{mm.spec}'")
+            info = self.ts.messages[mm.spec]
+            back = {s: i for i, s in mm.fields.items()}
+            fields = []
+            for i, (f, _) in enumerate(info.ty.fields):
+                fields.append((i, back.get(f, f if not mm.fields else None)))
+            out[impl] = (mm.spec, fields)
+        return out
+
+    def spec_id(self, v: Any, where: str) -> Any:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise Unmappable(f"{where}: node {json.dumps(v)} is not a process of the spec")
+        if not self.t.lo <= v <= self.t.hi:
+            raise Unmappable(f"{where}: unknown node {v} (the spec's {self.t.proc} ids are {self.t.lo}..{self.t.hi})")
+        return v
+
+    def envelope(self, msg: dict, src: Any, dst: Any, where: str) -> tuple | None:
+        """(tag, src, dst, fields...) in spec values; None for a message the spec leaves out;
+        a field the mapping does not give is None (any)."""
+        mtype = msg.get("type")
+        if mtype not in self.msg_map:
+            known = ", ".join(sorted(self.msg_map)) or "none"
+            raise Unmappable(f"{where}: message type '{mtype}' is not in the mapping (known: {known})")
+        spec, fields = self.msg_map[mtype]
+        if spec is None:
+            return None
+        info = self.ts.messages[spec]
+        vals: list[Any] = []
+        for (pos, impl_field), (fname, fty) in zip(fields, info.ty.fields):
+            if impl_field is None:
+                vals.append(None)
+                continue
+            if impl_field not in msg:
+                raise Unmappable(f"{where}: message {mtype} has no field '{impl_field}'")
+            try:
+                vals.append(self.values.to_spec(msg[impl_field], fty, f"{where}: msg.{impl_field}", impl_field))
+            except MapError as e:
+                raise Unmappable(str(e)) from None
+        return (self.tags[spec], src, dst, *vals)
+
+    def param(self, expr: Any, rec: Record, ty: Ty | None, where: str) -> Any:
+        if not isinstance(expr, str):
+            v = expr
+        else:
+            inp = rec.input
+            if expr == "node":
+                v = rec.node
+            elif expr in ("from", "to"):
+                v = inp.get(expr)
+            elif expr.startswith("msg."):
+                v = (inp.get("msg") or {}).get(expr[4:])
+            elif expr.startswith("input."):
+                v = inp.get(expr[6:])
+            elif expr.startswith("state."):
+                v = (rec.state or {}).get(expr[6:])
+            else:
+                raise MapError(f"{self.m.path}: bad parameter expression '{expr}' "
+                               f"(node, from, to, msg.F, input.F, state.F or a literal)")
+        if ty is None:
+            return v
+        try:
+            return self.values.to_spec(v, ty, f"{where}: {expr}")
+        except MapError as e:
+            raise Unmappable(str(e)) from None
+
+    # -- the rules --
+    def default_rules(self, rec: Record) -> list[Rule]:
+        k = rec.kind
+        inp = rec.input
+        if k == "start":
+            return [Rule("stutter", source="default")]
+        if k in ("crash", "restart"):
+            return [Rule(k, source="default")]
+        if k == "timer":
+            name = inp.get("name")
+            if self.proc_info and any(h.kind == "timeout" and h.name == name for h in self.proc_info.handlers):
+                return [Rule("timeout", name, source="default")]
+            return [Rule("stutter", source="default")]
+        if k == "receive":
+            return [Rule("deliver", inp["msg"]["type"], source="default")]
+        return [Rule("unsupported", source="default")]
+
+    def item(self, rec: Record) -> Item:
+        where = f"line {rec.line}"
+        it = Item(rec)
+        k = rec.kind
+        if rec.node is None:
+            it.net = self.net_item(rec, where)
+            return it
+        it.pid = self.spec_id(rec.node, f"{where}: node")
+        rules = self.m.rules_for(rec.input) or self.default_rules(rec)
+        it.alts = [self.alt(rec, r, it.pid, where) for r in rules]
+        # observed fields
+        st = rec.state or {}
+        obs = []
+        for impl, v in st.items():
+            tgt = self.obs_targets.get(impl)
+            if tgt is None:
+                continue
+            slot, lo, ty, _ = tgt
+            try:
+                val = self.values.to_spec(v, ty, f"{where}: state.{impl}", impl)
+            except MapError as e:
+                raise Unmappable(str(e)) from None
+            obs.append((slot, it.pid - lo, val, impl))
+        it.obs = tuple(obs)
+        # messages sent
+        sends = []
+        for i, e in enumerate(rec.effects):
+            if e.get("kind") != "send":
+                continue
+            msg = e.get("msg")
+            if not isinstance(msg, dict):
+                continue
+            if self.m.network == "none":
+                self.global_send(it, i, e, where)
+                continue
+            dst = e.get("to")
+            try:
+                dst_id = self.spec_id(dst, f"{where}: effects[{i}].to")
+            except Unmappable:
+                if self.envelope(msg, it.pid, self.t.lo, f"{where}: effects[{i}]") is None:
+                    continue
+                raise
+            env = self.envelope(msg, it.pid, dst_id, f"{where}: effects[{i}]")
+            if env is None:
+                continue
+            if any(x is None for x in env):
+                continue       # a message with fields the trace does not show: not compared
+            sends.append((i, env))
+        it.send_list = sends
+        it.sends = Counter(env for _, env in sends)
+        it.spec_sends = bool(sends) or bool(it.gsends)
+        if k in ("crash",) and rec.state is None:
+            it.obs = ()
+        return it
+
+    def global_send(self, it: Item, i: int, e: dict, where: str) -> None:
+        msg = e["msg"]
+        rule = self.m.sends.get(msg.get("type"))
+        if rule is None:
+            return
+        var = rule.get("var")
+        if var not in self.ts.vars or not isinstance(self.ts.vars[var].ty, MapT):
+            raise MapError(f"{self.m.path}: sends.{msg.get('type')}: no global map '{var}'")
+        vt = self.ts.vars[var].ty
+        fake = Record(it.rec.line, it.rec.index, {**it.rec.raw, "input": {**it.rec.input, "msg": msg,
+                                                                            "to": e.get("to")}})
+        key = self.param(rule.get("index", "to"), fake, vt.key, f"{where}: effects[{i}]")
+        val = self.param(rule.get("contains", "msg"), fake, _elem_type(vt.val), f"{where}: effects[{i}]")
+        lo = self.t.gen.bounds(vt.key)[0]
+        from .records import fmt_msg
+        it.gsends.append((self.t.layout.var[var], key - lo, val, i,
+                          f"effects[{i}]: send {fmt_msg(msg)} to {e.get('to')}", var, key))
+
+    def alt(self, rec: Record, r: Rule, pid: Any, where: str) -> Alt:
+        a = Alt(r)
+        P = self.t.proc
+        if r.kind == "timeout":
+            a.fn = f"t_{P}_{r.name}_{pid}_L"
+            if a.fn not in self.t.ns:
+                a.error = f"the spec has no `on timeout {r.name}` in process {P}"
+        elif r.kind == "handler":
+            a.fn = f"a_{P}_{r.name}_{pid}_L"
+            h = self.find_handler(r.name, "action")
+            if a.fn not in self.t.ns or h is None:
+                a.error = f"the spec has no `action {r.name}` in process {P}"
+            else:
+                a.params = tuple(self.param(r.params.get(b.name), rec, _elem_type(b.src.ty), where)
+                                 if b.name in r.params else None for b in h.bindings)
+                a.chosen = self.chosen(h.body, r, rec, where)
+        elif r.kind == "action":
+            act = next((x for x in self.ts.actions if x.name == r.name), None)
+            a.fn = f"g_{r.name}_L"
+            if act is None or a.fn not in self.t.ns:
+                a.error = f"the spec has no global `action {r.name}`"
+            else:
+                a.params = tuple(self.param(r.params[b.name], rec, _elem_type(b.src.ty), where)
+                                 if b.name in r.params else None for b in act.bindings)
+                a.chosen = self.chosen(act.body, r, rec, where)
+        elif r.kind == "deliver":
+            inp = rec.input
+            if r.name not in self.ts.messages:
+                a.error = f"the spec has no message '{r.name}'"
+                return a
+            msg = dict(inp["msg"])
+            src = self.spec_id(inp.get("from"), f"{where}: input.from")
+            env = self.envelope(msg, src, pid, f"{where}: input.msg")
+            if env is None:
+                a.error = f"message '{msg.get('type')}' is not modelled by the spec"
+            elif any(x is None for x in env):
+                a.pattern = env
+            else:
+                a.env = env
+        return a
+
+    def find_handler(self, name: str, kind: str):
+        if self.proc_info is None:
+            return None
+        return next((h for h in self.proc_info.handlers if h.name == name and h.kind == kind), None)
+
+    def chosen(self, body, r: Rule, rec: Record, where: str) -> tuple | None:
+        names = [(st.name, st.src.ty) for st in walk_stmts(body) if isinstance(st, A.Choose)]
+        if not names:
+            return None
+        return tuple(self.param(r.chosen[n], rec, _elem_type(ty), where) if n in r.chosen else None
+                     for n, ty in names)
+
+    def net_item(self, rec: Record, where: str) -> tuple:
+        k = rec.kind
+        inp = rec.input
+        if self.m.network == "none" or self.t.net is None:
+            return ("stutter",)
+        if k == "partition":
+            sides = inp["sides"]
+            ids = [self.spec_id(n, f"{where}: input.sides") for s in sides for n in s]
+            if len(sides) != 2:
+                return ("bad", f"a partition into {len(sides)} sides (the spec splits the processes in two)")
+            if sorted(ids) != sorted(self.t.all_ids):
+                return ("bad", "the partition's sides do not list every process exactly once")
+            first = min(ids)
+            side = next(frozenset(s) for s in sides if first in s)
+            return ("partition", side)
+        if k == "heal":
+            return ("heal",)
+        if k in ("drop", "duplicate"):
+            src = self.spec_id(inp["from"], f"{where}: input.from")
+            dst = self.spec_id(inp["to"], f"{where}: input.to")
+            env = self.envelope(inp["msg"], src, dst, f"{where}: input.msg")
+            if env is None:
+                return ("stutter",)
+            return (k, env, inp.get("reason"))
+        return ("bad", f"unknown network event '{k}'")
+
+
+# ---- the search ----------------------------------------------------------------------------
+
+@dataclass
+class Violation:
+    prop: str
+    kind: str
+    item_index: int
+    state: tuple
+    before: tuple | None
+
+
+@dataclass
+class Outcome:
+    verdict: str                        # conforms | nonconform | violated
+    matched: int                        # records matched
+    steps: int                          # spec steps taken (stutters not counted)
+    seconds: float
+    candidates: int
+    failed_at: int | None = None        # index into items of the record that did not match
+    frontier: list | None = None        # candidates before the failing record
+    violation: Violation | None = None
+    bounds: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+class Matcher:
+    def __init__(self, target: Target, items: list[Item], raisable: list[str], cap: int):
+        self.t = target
+        self.items = items
+        self.raisable = raisable
+        self.cap = cap
+        self.errors: list[EvalError] = []
+        self.steps = 0
+
+    # -- successors of one candidate for one record --
+    def successors(self, it: Item, s: tuple, t: Target | None = None) -> list[tuple[Any, tuple]]:
+        t = t or self.t
+        if it.net is not None:
+            return self.net_successors(it, s, t)
+        out: list[tuple[Any, tuple]] = []
+        for a in it.alts:
+            if a.error:
+                continue
+            for lab, s2, base in self.raw_successors(it, a, s, t):
+                if self.fits(it, s2, base, t):
+                    if it.sends and t.down is not None and s2[t.down]:
+                        s2 = self.keep_sent_to_down(it, s2, t)
+                    out.append((lab, s2))
+        return out
+
+    @staticmethod
+    def keep_sent_to_down(it: Item, s2: tuple, t: Target) -> tuple:
+        """What the record sent to a process that is down stays in flight: it is lost if it
+        arrives while the process is down (a drop record), delivered if it is back by then.
+        (The compiled spec drops it at the send; see the module docstring.)"""
+        dn = s2[t.down]
+        extra = [e for e, c in it.sends.items() for _ in range(c) if e[2] in dn]
+        if not extra:
+            return s2
+        new = list(s2)
+        new[t.net] = runtime.ms_add_many(s2[t.net], extra)
+        return tuple(new)
+
+    def raw_successors(self, it: Item, a: Alt, s: tuple, t: Target):
+        """(label, state, network before the sends) for alternative a, before the fit check."""
+        k = a.rule.kind
+        pid = it.pid
+        ns = t.ns
+        if k == "stutter":
+            return [(None, s, s[t.net] if t.net is not None else None)]
+        down = s[t.down] if t.down is not None else ()
+        if k == "crash":
+            if t.down is None or pid in down:
+                return []
+            new = list(s)
+            new[t.down] = down | {pid}
+            new[t.crashes] = s[t.crashes] + 1
+            s2 = tuple(new)
+            return [(("crash", pid), s2, s2[t.net] if t.net is not None else None)]
+        if k == "restart":
+            if t.down is None or pid not in down:
+                return []
+            out: list = []
+            self._call(ns["restart_L"], (s, pid, out))
+            return [(lab, s2, s[t.net] if t.net is not None else None) for lab, s2 in out]
+        if pid in down:
+            return []
+        if k == "timeout":
+            out = []
+            self._call(ns[a.fn], (s, out, ("timeout", t.proc, a.rule.name, pid)))
+            return [(lab, s2, s[t.net] if t.net is not None else None) for lab, s2 in out]
+        if k == "handler":
+            out = []
+            self._call(ns[a.fn], (s, out, ("action", t.proc, a.rule.name, pid)))
+            res = []
+            for lab, s2 in out:
+                if self.params_fit(a, lab[4] if a.params else None, lab[-1]):
+                    res.append((lab, s2, s[t.net] if t.net is not None else None))
+            return res
+        if k == "action":
+            out = []
+            self._call(ns[a.fn], (s, out))
+            return [(lab, s2, s[t.net] if t.net is not None else None) for lab, s2 in out
+                    if self.params_fit(a, lab[2], lab[3])]
+        if k == "deliver":
+            net = s[t.net]
+            envs = []
+            if a.env is not None:
+                e1 = a.env + (1,)
+                if e1 in net:
+                    envs.append(e1)
+            else:
+                p = a.pattern
+                for e in net:
+                    if e[-1] == 1 and len(e) == len(p) + 1 and all(x is None or x == y for x, y in zip(p, e)):
+                        envs.append(e)
+            res = []
+            part = s[t.part] if t.part is not None else None
+            for e1 in envs:
+                if part and ((e1[1] in part) != (e1[2] in part)):
+                    continue
+                h = t.dispatch[e1[0]][e1[2] - t.lo_all]
+                if h is None:
+                    continue
+                rest = runtime.ms_remove(net, e1)
+                out = []
+                self._call(h, (s, e1, rest, out, ("deliver", e1[:-1])))
+                res += [(lab, s2, rest) for lab, s2 in out]
+            return res
+        return []
+
+    def _call(self, fn, args) -> None:
+        try:
+            fn(*args)
+        except EvalError as e:
+            self.errors.append(e)
+
+    @staticmethod
+    def params_fit(a: Alt, params, chosen) -> bool:
+        if a.params is not None and params is not None:
+            for want, got in zip(a.params, params):
+                if want is not None and want != got:
+                    return False
+        if a.chosen is not None and chosen is not None:
+            for want, got in zip(a.chosen, chosen):
+                if want is not None and want != got:
+                    return False
+        return True
+
+    def fits(self, it: Item, s2: tuple, base, t: Target) -> bool:
+        for slot, i, v, _ in it.obs:
+            if s2[slot][i] != v:
+                return False
+        if t.net is not None and base is not None:
+            new = s2[t.net] - base
+            want = it.sends
+            if t.down is not None and want:
+                dn = s2[t.down]
+                if dn:
+                    want = Counter({e: c for e, c in want.items() if e[2] not in dn})
+            n = sum(want.values()) if want else 0
+            if len(new) != n:
+                return False
+            if n and Counter(e[:-1] for e in new) != want:
+                return False
+        elif it.spec_sends and t.net is not None:
+            return False
+        for slot, i, v, *_ in it.gsends:
+            if v not in s2[slot][i]:
+                return False
+        return True
+
+    def net_successors(self, it: Item, s: tuple, t: Target) -> list[tuple[Any, tuple]]:
+        n = it.net
+        k = n[0]
+        if k == "stutter":
+            return [(None, s)]
+        if k == "bad":
+            return []
+        if k == "partition":
+            new = list(s)
+            new[t.part] = n[1]
+            new[t.parts] = s[t.parts] + 1
+            return [(("partition", n[1]), tuple(new))]
+        if k == "heal":
+            if t.part is None or not s[t.part]:
+                return [(None, s)]
+            new = list(s)
+            new[t.part] = frozenset()
+            return [(("heal",), tuple(new))]
+        env, reason = n[1], n[2] if len(n) > 2 else None
+        net = s[t.net]
+        e1 = env + (1,)
+        if k == "drop":
+            if e1 in net:
+                new = list(s)
+                new[t.net] = runtime.ms_remove(net, e1)
+                return [(("drop", env), tuple(new))]
+            return []
+        if k == "duplicate":
+            if e1 not in net:
+                return []
+            new = list(s)
+            new[t.net] = runtime.ms_add(net, env)
+            return [(("duplicate", env), tuple(new))]
+        return []
+
+    # -- properties --
+    def violated(self, t: Target, pairs: list[tuple[tuple | None, tuple]]) -> tuple[str, str] | None:
+        for p in t.invariants:
+            try:
+                if all(not p.check(s2) for _, s2 in pairs):
+                    return p.name, "invariant"
+            except EvalError:
+                continue
+        for p in t.transitions:
+            try:
+                if all(o is not None and not p.check(o, s2) for o, s2 in pairs):
+                    return p.name, "transition"
+            except EvalError:
+                continue
+        return None
+
+    # -- the run --
+    def run(self, start: int = 0, frontier: list | None = None, started: float | None = None) -> Outcome:
+        t0 = started or time.perf_counter()
+        if frontier is None:
+            frontier = list(dict.fromkeys(self.t.model.init_states()))
+        i = start
+        items = self.items
+        while i < len(items):
+            it = items[i]
+            nxt: dict[tuple, tuple] = {}
+            for s in frontier:
+                for lab, s2 in self.successors(it, s):
+                    if s2 not in nxt:
+                        nxt[s2] = (s, lab)
+            if not nxt:
+                raised = self.raise_bounds(i, frontier)
+                if raised is None:
+                    return Outcome("nonconform", i, self.steps, time.perf_counter() - t0, len(frontier),
+                                   failed_at=i, frontier=frontier, bounds=dict(self.t.bounds))
+                if raised == "restart":
+                    return self.run(0, None, t0)
+                continue   # the same record again, with the raised bounds
+            if len(nxt) > MAX_CANDIDATES:
+                out = Outcome("nonconform", i, self.steps, time.perf_counter() - t0, len(frontier),
+                              failed_at=i, frontier=frontier, bounds=dict(self.t.bounds))
+                out.errors.append(f"more than {MAX_CANDIDATES} spec states fit the records so far: "
+                                  f"the trace observes too little to follow the spec")
+                return out
+            pairs = [(o, s2) for s2, (o, _) in nxt.items()]
+            if self.t.invariants or self.t.transitions:
+                v = self.violated(self.t, pairs)
+                if v is not None:
+                    out = Outcome("violated", i, self.steps, time.perf_counter() - t0, len(nxt),
+                                  bounds=dict(self.t.bounds))
+                    out.violation = Violation(v[0], v[1], i, pairs[0][1], pairs[0][0])
+                    out.frontier = frontier
+                    return out
+            if any(lab is not None for _, lab in nxt.values()):
+                self.steps += 1
+            frontier = list(nxt)
+            i += 1
+        return Outcome("conforms", len(items), self.steps, time.perf_counter() - t0, len(frontier),
+                       bounds=dict(self.t.bounds))
+
+    def raise_bounds(self, i: int, frontier: list) -> Target | str | None:
+        """Double the search bounds until record i matches; the new Target, 'restart' when
+        states changed shape (the run starts over), or None."""
+        if not self.raisable or not self.bound_may_help(self.items[i], frontier):
+            return None
+        cur = {k: int(self.t.consts()[k]) for k in self.raisable}
+        shape = self.t.shape()
+        it = self.items[i]
+        while True:
+            nxt = {k: max(2 * v, v + 1) for k, v in cur.items()}
+            if all(v > self.cap for v in nxt.values()):
+                return None
+            nxt = {k: min(v, max(self.cap, cur[k])) for k, v in nxt.items()}
+            if nxt == cur:
+                return None
+            t2 = self.t.with_bounds({**self.t.bounds, **nxt})
+            cur = nxt
+            if t2.shape() != shape:
+                if self.replays_to(t2, i):
+                    self.t = t2
+                    return "restart"
+                continue
+            if any(self.successors(it, s, t2) for s in frontier):
+                self.t = t2
+                return t2
+
+    def bound_may_help(self, it: Item, frontier: list) -> bool:
+        """A search bound can only matter where a step was not enabled at all (a guard or a
+        range check), not where enabled steps disagreed with the record."""
+        if it.net is not None:
+            return False
+        for s in frontier[:50]:
+            for a in it.alts:
+                if a.error or a.rule.kind in ("stutter", "crash", "restart"):
+                    continue
+                if a.rule.kind == "deliver":
+                    net = s[self.t.net]
+                    if a.env is not None and a.env + (1,) not in net:
+                        continue
+                n_err = len(self.errors)
+                if not self.raw_successors(it, a, s, self.t) or len(self.errors) > n_err:
+                    return True
+        return False
+
+    def replays_to(self, t2: Target, i: int) -> bool:
+        frontier = list(dict.fromkeys(t2.model.init_states()))
+        for it in self.items[:i + 1]:
+            nxt = {}
+            for s in frontier:
+                for _, s2 in self.successors(it, s, t2):
+                    nxt[s2] = None
+            if not nxt:
+                return False
+            frontier = list(nxt)
+        return True

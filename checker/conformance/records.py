@@ -1,0 +1,196 @@
+"""Reading recorded runs (JSONL): a header line, then one record per step.
+
+Every problem with the file is a `TraceError` with one line naming the file and the line:
+bad JSON, a record that is not an object, a missing or mistyped field, a node that the
+header does not list. Records are returned in the order the run took them: sorted by the
+trace's logical clock (`clock`), ties kept in file order.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..trace import TraceError
+
+NODE_INPUTS = ("start", "receive", "timer", "crash", "restart")
+NET_INPUTS = ("partition", "heal", "drop", "duplicate")
+
+
+@dataclass
+class Record:
+    line: int                 # 1-based line in the file
+    index: int                # 1-based position in run order
+    raw: dict[str, Any]
+
+    @property
+    def node(self):
+        return self.raw.get("node")
+
+    @property
+    def input(self) -> dict[str, Any]:
+        return self.raw["input"]
+
+    @property
+    def kind(self) -> str:
+        return self.raw["input"]["kind"]
+
+    @property
+    def state(self) -> dict[str, Any] | None:
+        return self.raw.get("state")
+
+    @property
+    def effects(self) -> list[dict[str, Any]]:
+        return self.raw.get("effects") or []
+
+    def where(self) -> str:
+        seq = self.raw.get("seq")
+        return f"record {self.index} (line {self.line}{f', seq {seq}' if seq is not None else ''})"
+
+    def describe(self) -> str:
+        """One line: 'node 3: receive Vote{term: 1, granted: true} from 2'."""
+        inp = self.input
+        k = inp["kind"]
+        who = f"node {self.node}: " if self.node is not None else "network: "
+        if k == "receive":
+            return f"{who}receive {fmt_msg(inp.get('msg'))} from {inp.get('from')}"
+        if k == "timer":
+            return f"{who}timer {inp.get('name')}"
+        if k in ("drop", "duplicate"):
+            extra = f" ({inp['reason']})" if inp.get("reason") else ""
+            return f"{who}{k} {fmt_msg(inp.get('msg'))} from {inp.get('from')} to {inp.get('to')}{extra}"
+        if k == "partition":
+            return f"{who}partition " + " | ".join(",".join(map(str, s)) for s in inp.get("sides") or [])
+        params = {x: y for x, y in inp.items() if x != "kind"}
+        return f"{who}{k}" + (" " + json.dumps(params) if params else "")
+
+
+def fmt_msg(msg: Any) -> str:
+    if not isinstance(msg, dict):
+        return json.dumps(msg)
+    fields = ", ".join(f"{k}: {json.dumps(v)}" for k, v in msg.items() if k != "type")
+    return f"{msg.get('type')}{{{fields}}}"
+
+
+def header_nodes(header: dict | None) -> list | None:
+    if header is None or "nodes" not in header:
+        return None
+    out = []
+    for n in header["nodes"]:
+        out.append(n.get("id") if isinstance(n, dict) else n)
+    return out
+
+
+def _need(rec: dict, key: str, types, where: str, what: str) -> Any:
+    if key not in rec:
+        raise TraceError(f"{where}: missing field '{key}'")
+    v = rec[key]
+    if not isinstance(v, types) or (isinstance(v, bool) and bool not in (types if isinstance(types, tuple) else (types,))):
+        raise TraceError(f"{where}: field '{key}' must be {what}, found {json.dumps(v)}")
+    return v
+
+
+def check_record(rec: Any, where: str, nodes: list | None) -> None:
+    if not isinstance(rec, dict):
+        raise TraceError(f"{where}: a record must be a JSON object, found {type(rec).__name__}")
+    _need(rec, "clock", int, where, "an integer")
+    inp = _need(rec, "input", dict, where, "an object")
+    kind = inp.get("kind")
+    if not isinstance(kind, str):
+        raise TraceError(f"{where}: missing field 'input.kind'")
+    if "node" not in rec:
+        raise TraceError(f"{where}: missing field 'node'")
+    node = rec["node"]
+    known = nodes if nodes is not None else None
+
+    def check_node(v, field):
+        if known is not None and v not in known:
+            raise TraceError(f"{where}: unknown node {json.dumps(v)} in '{field}' "
+                             f"(the header lists {', '.join(json.dumps(n) for n in known)})")
+    if node is not None:
+        check_node(node, "node")
+        if "state" not in rec:
+            raise TraceError(f"{where}: missing field 'state'")
+        if rec["state"] is not None and not isinstance(rec["state"], dict):
+            raise TraceError(f"{where}: field 'state' must be an object or null")
+    effects = rec.get("effects", [])
+    if effects is None:
+        effects = []
+    if not isinstance(effects, list):
+        raise TraceError(f"{where}: field 'effects' must be a list")
+    for i, e in enumerate(effects):
+        if not isinstance(e, dict) or not isinstance(e.get("kind"), str):
+            raise TraceError(f"{where}: effects[{i}] must be an object with a 'kind'")
+        if e["kind"] == "send":
+            if "to" in e:
+                check_node(e["to"], f"effects[{i}].to")
+            if "msg" in e and not isinstance(e["msg"], dict):
+                raise TraceError(f"{where}: effects[{i}].msg must be an object")
+    if kind == "receive":
+        if "from" not in inp:
+            raise TraceError(f"{where}: missing field 'input.from'")
+        check_node(inp["from"], "input.from")
+        if not isinstance(inp.get("msg"), dict) or not isinstance(inp["msg"].get("type"), str):
+            raise TraceError(f"{where}: 'input.msg' must be an object with a 'type'")
+    elif kind == "timer":
+        if not isinstance(inp.get("name"), str):
+            raise TraceError(f"{where}: missing field 'input.name'")
+    elif kind in ("drop", "duplicate"):
+        for f in ("from", "to"):
+            if f not in inp:
+                raise TraceError(f"{where}: missing field 'input.{f}'")
+            check_node(inp[f], f"input.{f}")
+        if not isinstance(inp.get("msg"), dict) or not isinstance(inp["msg"].get("type"), str):
+            raise TraceError(f"{where}: 'input.msg' must be an object with a 'type'")
+    elif kind == "partition":
+        sides = inp.get("sides")
+        if not isinstance(sides, list) or not all(isinstance(s, list) for s in sides):
+            raise TraceError(f"{where}: 'input.sides' must be a list of lists of nodes")
+        for s in sides:
+            for n in s:
+                check_node(n, "input.sides")
+    if kind in NODE_INPUTS and node is None:
+        raise TraceError(f"{where}: a '{kind}' record needs a node")
+
+
+def read_records(path: str | Path) -> tuple[dict | None, list[Record]]:
+    """(header, records in run order); TraceError with a one-line reason otherwise."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise TraceError(f"{p}: no such file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
+        raise TraceError(f"{p}: cannot read: {e.__class__.__name__}") from None
+    return parse_records(text, str(p))
+
+
+def parse_records(text: str, name: str = "<trace>") -> tuple[dict | None, list[Record]]:
+    header: dict | None = None
+    raw: list[tuple[int, Any]] = []
+    for no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise TraceError(f"{name}:{no}: not JSON: {e.msg} (column {e.colno})") from None
+        if isinstance(obj, dict) and obj.get("header") is True:
+            if header is not None or raw:
+                raise TraceError(f"{name}:{no}: a header must be the first line")
+            header = obj
+            if "nodes" in header and not isinstance(header["nodes"], list):
+                raise TraceError(f"{name}:{no}: header field 'nodes' must be a list")
+            continue
+        raw.append((no, obj))
+    if header is not None and "nodes" not in header:
+        raise TraceError(f"{name}: the header (line 1) has no 'nodes'")
+    nodes = header_nodes(header)
+    for no, obj in raw:
+        check_record(obj, f"{name}:{no}", nodes)
+    if not raw:
+        raise TraceError(f"{name}: no records")
+    order = sorted(range(len(raw)), key=lambda i: (raw[i][1]["clock"], i))
+    recs = [Record(raw[i][0], k + 1, raw[i][1]) for k, i in enumerate(order)]
+    return header, recs
