@@ -119,6 +119,17 @@ def _trace_facts(recs: list[Record]) -> tuple[int, int, int]:
     return crashes, parts, big
 
 
+_SPECS: dict[tuple[str, int], Any] = {}
+
+
+def _load_spec(path: str):
+    """load_spec, kept per file and modification time (tests conform many traces)."""
+    key = (str(Path(path).resolve()), Path(path).stat().st_mtime_ns) if Path(path).exists() else (path, 0)
+    if key not in _SPECS:
+        _SPECS[key] = load_spec(path)
+    return _SPECS[key]
+
+
 def load_mapping_for(spec_path: str, ts, header: dict | None) -> Mapping:
     protocol = (header or {}).get("protocol")
     path = find_mapping(spec_path, protocol)
@@ -137,7 +148,7 @@ def conform(spec_path: str, trace_path: str, model: str | None = None, defines: 
     SpecError (exit 1)."""
     t0 = time.perf_counter()
     header, recs = records if records is not None else read_records(trace_path)
-    ts = load_spec(spec_path)
+    ts = _load_spec(spec_path)
     try:
         mapping = load_mapping_for(spec_path, ts, header)
     except MapError as e:
@@ -207,7 +218,7 @@ def _fixed_bound_note(ts, mapping, model, defines, faults, fixed, items, outcome
     free = [d for d in defines if d.partition("=")[0].strip() not in bounds]
     for b in bounds:
         t2 = Target(ts, mapping, model, free + [f"{x}={fixed[x]}" for x in bounds if x != b], faults,
-                    {b: max(cap, fixed[b])})
+                    {**outcome.bounds, b: max(cap, fixed[b])})
         m2 = Matcher(t2, items[:outcome.failed_at + 1], [], cap)
         if m2.run().verdict == "conforms":
             return f"the record fails only because of the search bound {b}={fixed[b]} (fixed by -D {b}=...); " \
@@ -290,7 +301,7 @@ def render_text(res: ConformResult) -> str:
     if res.bound_note:
         lines.append(f"  note: {res.bound_note}")
     if bounds:
-        lines.append(f"  search bounds tried up to: {bounds}")
+        lines.append(f"  search bounds raised to: {bounds}")
     if o.failed_at:
         lines.append("  the records before it:")
         for p in res.records[max(0, o.failed_at - 3):o.failed_at]:

@@ -93,6 +93,9 @@ class ReplayResult:
 
 # ---- the spec side ---------------------------------------------------------------------------
 
+_MODELS: dict[tuple, Model] = {}
+
+
 def model_for(tr: Trace) -> Model:
     meta = tr.meta
     src = meta.get("source")
@@ -103,7 +106,10 @@ def model_for(tr: Trace) -> Model:
         name = None
     consts = meta.get("constants") or {}
     defines = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in consts.items()]
-    return load_model(src, name, defines)
+    key = (str(Path(src).resolve()), Path(src).stat().st_mtime_ns, name, tuple(defines))
+    if key not in _MODELS:
+        _MODELS[key] = load_model(src, name, defines)
+    return _MODELS[key]
 
 
 def rebuild(model: Model, tr: Trace) -> tuple[list[tuple], list]:

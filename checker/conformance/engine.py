@@ -423,12 +423,12 @@ class Preparer:
                 a.chosen = self.chosen(act.body, r, rec, where)
         elif r.kind == "deliver":
             inp = rec.input
-            if r.name not in self.ts.messages:
-                a.error = f"the spec has no message '{r.name}'"
-                return a
             msg = dict(inp["msg"])
             src = self.spec_id(inp.get("from"), f"{where}: input.from")
             env = self.envelope(msg, src, pid, f"{where}: input.msg")
+            if r.name not in self.ts.messages:
+                a.error = f"the spec has no message '{r.name}'"
+                return a
             if env is None:
                 a.error = f"message '{msg.get('type')}' is not modelled by the spec"
             elif any(x is None for x in env):

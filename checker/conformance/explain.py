@@ -109,7 +109,7 @@ class Explainer:
             net = s[t.net]
             e1 = a.env + (1,)
             if e1 not in net:
-                return [self.not_in_flight(step, a.env, net, "input")]
+                return self.not_in_flight(step, a.env, net, "input")
             part = s[t.part] if t.part is not None else None
             if part and ((a.env[1] in part) != (a.env[2] in part)):
                 return [Reason(step, "partition", f"the partition {self.sides(part)} separates "
@@ -223,11 +223,13 @@ class Explainer:
                                   f"{where}.msg.{f}", sv, rv))
         return out
 
-    def not_in_flight(self, step: str, env: tuple, net, prefix: str, dst_field: str = "node") -> Reason:
-        flying = [e[:-1] for e in net if e[-1] == 1]
+    def not_in_flight(self, step: str, env: tuple, net, prefix: str, dst_field: str = "node") -> list[Reason]:
+        """The message is not in flight: the in-flight messages that differ from it in the
+        fewest fields (ties all shown), each naming the record's field that differs."""
+        flying = sorted({e[:-1] for e in net if e[-1] == 1}, key=repr)
         spec_msg = next(n for n, tag in self.t.gen.tags.items() if tag == env[0])
         fts = self.t.ts.messages[spec_msg].ty.fields
-        best = None
+        scored = []
         for e in flying:
             if e[0] != env[0]:
                 continue
@@ -240,18 +242,22 @@ class Explainer:
                 if x != y:
                     f = self.impl_field(spec_msg, pos)
                     d.append((f"{prefix}.msg.{f}", self.spec_val(x, fts[pos][1]), self.spec_val(y, fts[pos][1])))
-            if best is None or len(d) < len(best[1]):
-                best = (e, d)
-        if best is not None and len(best[1]) <= 2:
-            e, d = best
-            f, sv, rv = d[0]
-            detail = "; ".join(f"{x}: in flight {a}, recorded {b}" for x, a, b in d)
-            return Reason(step, "not-in-flight", f"no such message in flight in the spec; the closest is "
-                                                 f"{self.env_text(e)} ({detail})", f, sv, rv)
-        shown = "; ".join(self.env_text(e) for e in sorted(flying, key=repr)[:5]) or "nothing"
+            scored.append((len(d), e, d))
+        best = min((n for n, _, _ in scored), default=None)
+        if best is not None and best <= 2:
+            out = []
+            for n, e, d in scored:
+                if n != best:
+                    continue
+                f, sv, rv = d[0]
+                detail = "; ".join(f"{x}: in flight {a}, recorded {b}" for x, a, b in d)
+                out.append(Reason(step, "not-in-flight", f"no such message in flight in the spec; a close one is "
+                                                         f"{self.env_text(e)} ({detail})", f, sv, rv))
+            return out[:4]
+        shown = "; ".join(self.env_text(e) for e in flying[:5]) or "nothing"
         more = f" and {len(flying) - 5} more" if len(flying) > 5 else ""
-        return Reason(step, "not-in-flight", f"no such message in flight in the spec (in flight: {shown}{more})",
-                      f"{prefix}.msg")
+        return [Reason(step, "not-in-flight", f"no such message in flight in the spec (in flight: {shown}{more})",
+                       f"{prefix}.msg")]
 
     # ---- guards ----
     def decl_of(self, it: Item, a: Alt):
@@ -277,7 +283,9 @@ class Explainer:
         vals = []
         seen = set()
         bounds = []
-        for n in reversed(walk_expr(g)):
+        names = [n for n in walk_expr(g) if isinstance(n, A.Name)]
+        names.sort(key=lambda n: (n.span.line, n.span.col) if n.span else (0, 0))
+        for n in names:
             if isinstance(n, A.Name) and n.ref and n.id not in seen:
                 kind = n.ref[0]
                 if kind == "field" and self.prep.proc_info is not None:
@@ -321,5 +329,5 @@ class Explainer:
         if k in ("drop", "duplicate"):
             env = n[1]
             step = f"{k} {self.env_text(env)}"
-            return [self.not_in_flight(step, env, s[t.net], "input", "input.to")]
+            return self.not_in_flight(step, env, s[t.net], "input", "input.to")
         return [Reason(step, "other", "no spec step fits")]
