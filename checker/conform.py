@@ -325,3 +325,52 @@ def cmd_conform(args) -> int:
     else:
         print(render_text(res))
     return res.exit_code
+
+
+class ConformStream:
+    """Records fed one at a time, as a run produces them (a live run, a Hypothesis test):
+    the same matching as `conform`, with the spec compiled once for `nodes` nodes and up to
+    `crashes` crashes and `partitions` partitions, and the search bounds lifted to `cap`.
+
+        stream = ConformStream("spec/raft.elect", "raft", [1, 2, 3])
+        for rec in sim.records(): verdict, reasons = stream.feed(rec)
+    """
+
+    def __init__(self, spec_path: str, protocol: str, nodes: list, model: str | None = None,
+                 defines: list[str] | None = None, crashes: int = 4, partitions: int = 4, cap: int = 1000):
+        ts = _load_spec(spec_path)
+        header = {"header": True, "protocol": protocol, "nodes": list(nodes)}
+        mapping = load_mapping_for(spec_path, ts, header)
+        defines = list(defines or [])
+        lanes = [n for n in nodes if isinstance(n, int)]
+        if mapping.count and mapping.count in ts.consts:
+            defines.append(f"{mapping.count}={len(lanes)}")
+        raisable = [n for n, c in ts.consts.items() if getattr(c, "bound", False)] + \
+            [b for b in mapping.bounds if b in ts.consts]
+        self.target = Target(ts, mapping, model, defines, {"crash": crashes, "partition": partitions},
+                             {b: cap for b in dict.fromkeys(raisable)})
+        self.prep = Preparer(self.target, header, list(nodes))
+        self.matcher = Matcher(self.target, [], [], cap)
+        self.explainer = Explainer(self.target, self.prep, self.matcher, {}, [])
+        self.reset()
+
+    def reset(self) -> None:
+        self.frontier = list(dict.fromkeys(self.target.model.init_states()))
+        self.count = 0
+
+    def feed(self, raw: dict) -> tuple[str, list[Reason]]:
+        """('ok' | 'nonconform' | 'violated', reasons or [Reason(property)])."""
+        self.count += 1
+        rec = Record(self.count, self.count, raw)
+        it = self.prep.item(rec)
+        nxt: dict = {}
+        for s in self.frontier:
+            for lab, s2 in self.matcher.successors(it, s):
+                nxt.setdefault(s2, s)
+        if not nxt:
+            return "nonconform", self.explainer.explain(it, self.frontier)
+        self.frontier = list(nxt)
+        v = self.matcher.violated(self.target, [(o, s2) for s2, o in nxt.items()])
+        if v is not None:
+            return "violated", [Reason(v[0], v[1], f"{v[0]} is false after this record")]
+        return "ok", []
