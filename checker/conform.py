@@ -175,7 +175,8 @@ def conform(spec_path: str, trace_path: str, model: str | None = None, defines: 
     crash_native = any(r.kind in ("crash", "restart") and
                        any(x.kind in ("crash", "restart") for x in (mapping.rules_for(r.input) or [_native(r)]))
                        for r in recs)
-    faults = {"crash": max(crashes, 1) if crash_native else 0, "partition": parts}
+    actor_net = mapping.network == "spec" and bool(ts.messages)
+    faults = {"crash": max(crashes, 1) if crash_native else 0, "partition": parts if actor_net else 0}
     raisable = [n for n, c in ts.consts.items() if getattr(c, "bound", False)] + \
         [b for b in mapping.bounds if b in ts.consts]
     raisable = [b for b in dict.fromkeys(raisable) if b not in fixed]
@@ -347,7 +348,9 @@ class ConformStream:
             defines.append(f"{mapping.count}={len(lanes)}")
         raisable = [n for n, c in ts.consts.items() if getattr(c, "bound", False)] + \
             [b for b in mapping.bounds if b in ts.consts]
-        self.target = Target(ts, mapping, model, defines, {"crash": crashes, "partition": partitions},
+        actor_net = mapping.network == "spec" and bool(ts.messages)
+        self.target = Target(ts, mapping, model, defines,
+                             {"crash": crashes if actor_net else 0, "partition": partitions if actor_net else 0},
                              {b: cap for b in dict.fromkeys(raisable)})
         self.prep = Preparer(self.target, header, list(nodes))
         self.matcher = Matcher(self.target, [], [], cap)

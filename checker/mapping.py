@@ -14,7 +14,11 @@ implementation (`protocol`, as trace headers name it):
       "values":   {"role": {"follower": "Follower"}},   enum members renamed (optional)
       "messages": {"Vote": {"spec": "Vote", "fields": {"term": "term", "granted": "granted"}}},
       "inputs":   {"start": "stutter", "timer election": {"timeout": "election"}, ...},
-      "sends":    {"Election": {"var": "msgs", "index": "to", "contains": "msg.id"}},
+      "sends":    {"Election": {"var": "msgs", "index": "to", "contains": "msg.id",
+                                "unless_in": "crashed"}},
+                                             a send in a global-style spec: after the step,
+                                             var[index] contains the value (unless index is
+                                             in the set `unless_in`: a crashed receiver)
       "network":  "spec" | "none",           "none": the spec keeps messages in its own
                                              variables (global style): drops and duplicates
                                              are not steps, sends are checked by "sends"

@@ -344,6 +344,11 @@ def replay(trace_path: str, impl: str) -> ReplayResult:
     tx = Translator(model, mapping, values)
     ob = Observer(model, mapping, values)
     nodes = [i for k, i in model.processes if k == mapping.process]
+    if not nodes and mapping.process in ts.idtypes:       # a global-style spec: ids of a type
+        lo, hi = model.gen.bounds(ts.idtypes[mapping.process])
+        nodes = list(range(lo, hi + 1))
+    if not nodes:
+        raise ReplayUsage(f"{ts.file} has no process or id type '{mapping.process}' (the mapping's \"process\")")
     options = _options(mapping, model, states[0], values, nodes)
     sim = Sim(impl, len(nodes), timed=False, options=options)
     prop_name = tr.meta.get("property")
@@ -362,9 +367,14 @@ def replay(trace_path: str, impl: str) -> ReplayResult:
         res.schedule += sim_steps
         failed = None
         for st in sim_steps:
+            st = dict(st)
+            optional = st.pop("optional", False)
+            st = _resolve(sim, st)
             try:
                 sim.step(st)
             except ScheduleError as e:
+                if optional:
+                    continue
                 failed = str(e)
                 break
         if failed is not None:
@@ -405,6 +415,16 @@ def replay(trace_path: str, impl: str) -> ReplayResult:
             res.violation = broke
             return res
     return _finish(res, sim, None)
+
+
+def _resolve(sim, st: dict) -> dict:
+    """A delivery the mapping could not give a sender (a global-style spec's message has
+    none): the first envelope in flight to that node with that message."""
+    if st.get("kind") in ("deliver", "drop", "duplicate") and "from" not in st:
+        for env in sim.inflight:
+            if env.dst == st.get("to") and env.msg == st.get("msg"):
+                return {**st, "from": env.src}
+    return st
 
 
 def _finish(res: ReplayResult, sim, k) -> ReplayResult:

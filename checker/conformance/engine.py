@@ -392,9 +392,14 @@ class Preparer:
         key = self.param(rule.get("index", "to"), fake, vt.key, f"{where}: effects[{i}]")
         val = self.param(rule.get("contains", "msg"), fake, _elem_type(vt.val), f"{where}: effects[{i}]")
         lo = self.t.gen.bounds(vt.key)[0]
+        skip = rule.get("unless_in")
+        if skip is not None:
+            if skip not in self.ts.vars:
+                raise MapError(f"{self.m.path}: sends.{msg.get('type')}: no global var '{skip}'")
+            skip = self.t.layout.var[skip]
         from .records import fmt_msg
         it.gsends.append((self.t.layout.var[var], key - lo, val, i,
-                          f"effects[{i}]: send {fmt_msg(msg)} to {e.get('to')}", var, key))
+                          f"effects[{i}]: send {fmt_msg(msg)} to {e.get('to')}", var, key, skip))
 
     def alt(self, rec: Record, r: Rule, pid: Any, where: str) -> Alt:
         a = Alt(r)
@@ -643,8 +648,8 @@ class Matcher:
                 return False
         elif it.spec_sends and t.net is not None:
             return False
-        for slot, i, v, *_ in it.gsends:
-            if v not in s2[slot][i]:
+        for slot, i, v, _, _, _, key, skip in it.gsends:
+            if v not in s2[slot][i] and (skip is None or key not in s2[skip]):
                 return False
         return True
 

@@ -203,8 +203,8 @@ class Explainer:
                                   "effects"))
         elif it.spec_sends and t.net is not None and stutter:
             out.append(Reason(step, "sends", "the record sends messages, but a stutter sends nothing", "effects"))
-        for slot, i, v, ei, text, var, key in it.gsends:
-            if v not in s2[slot][i]:
+        for slot, i, v, ei, text, var, key, skip in it.gsends:
+            if v not in s2[slot][i] and (skip is None or key not in s2[skip]):
                 vt = t.ts.vars[var].ty
                 out.append(Reason(step, "sends", f"{text}: the spec does not add it to {var}[{key}] "
                                                  f"(= {self.spec_val(s2[slot][i], vt.val)})",

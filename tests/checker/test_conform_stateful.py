@@ -1,10 +1,13 @@
 """Implementation and spec side by side under Hypothesis: random schedules (deliveries,
-timers, loss, duplication, crashes, restarts, partitions) drive the reference Raft on the
-untimed simulator, and every record it writes must match a step of spec/raft.elect. A
-disagreement is shrunk by Hypothesis to a minimal schedule, printed as steps to replay.
-The broken variants disagree, and the shrunk schedule is short."""
+timers, loss, duplication, crashes, restarts, partitions) drive a reference protocol on
+the untimed simulator, and every record it writes must match a step of its spec (Raft:
+spec/raft.elect; the ring: spec/chang_roberts.elect, whose message set has no
+duplication and whose processes do not restart). A disagreement is shrunk by Hypothesis to
+a minimal schedule, printed as steps to replay. The broken variants disagree, and the
+shrunk schedule is short."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -16,16 +19,28 @@ from reference.drivers.sim import Budget, Sim
 
 ROOT = Path(__file__).resolve().parents[2]
 RAFT = str(ROOT / "spec" / "raft.elect")
-STREAM = ConformStream(RAFT, "raft", [1, 2, 3])
+RING = str(ROOT / "spec" / "chang_roberts.elect")
+STREAMS = {"raft": (ConformStream(RAFT, "raft", [1, 2, 3]),
+                    Budget(crashes=1, restarts=True, partitions=1, drops=2, duplicates=1)),
+           "ring": (ConformStream(RING, "ring", [1, 2, 3]),
+                    Budget(crashes=1, restarts=False, partitions=1, drops=2, duplicates=0))}
 
 
-def machine(algo: str):
+def machine(algo: str, budget: Budget | None = None):
+    STREAM, default = STREAMS[algo.split(":")[0]]
+    budget = budget or default
+    spec = "spec/raft.elect" if algo.startswith("raft") else "spec/chang_roberts.elect"
+
     class SideBySide(RuleBasedStateMachine):
         """One schedule, two worlds: the code steps, the spec must follow."""
 
-        @initialize()
-        def start(self):
-            self.sim = Sim(algo, 3, timed=False)
+        @initialize(initiators=st.lists(st.booleans(), min_size=3, max_size=3))
+        def start(self, initiators):
+            options = None
+            if algo.startswith("ring"):      # the ring's initiators are a choice too
+                initiators[2] = initiators[2] or not any(initiators)
+                options = {n: {"initiator": b} for n, b in zip((1, 2, 3), initiators)}
+            self.sim = Sim(algo, 3, timed=False, options=options)
             self.schedule: list[dict] = []
             self.fed = 0
             STREAM.reset()
@@ -33,8 +48,9 @@ def machine(algo: str):
             self.catch_up()
 
         def catch_up(self):
-            lines = self.sim.records()
-            for rec in lines[self.fed:]:
+            lines = self.sim.lines
+            for line in lines[self.fed:]:
+                rec = json.loads(line)
                 if self.verdict == "ok":
                     self.verdict, self.reasons = STREAM.feed(rec)
                     self.where = rec
@@ -42,7 +58,7 @@ def machine(algo: str):
 
         @rule(pick=st.integers(0, Sim.PICK_RANGE - 1))
         def step(self, pick):
-            options = self.sim.enabled(Budget(crashes=1, restarts=True, partitions=1, drops=2, duplicates=1))
+            options = self.sim.enabled(budget)
             if not options:
                 return
             choice = options[pick % len(options)]
@@ -56,7 +72,7 @@ def machine(algo: str):
                 return
             steps = "\n".join(f"    sim.step({c!r})" for c in self.schedule)
             why = "\n".join(f"  {r.render()}" for r in self.reasons)
-            raise AssertionError(f"{algo} and spec/raft.elect part ways ({self.verdict}) at "
+            raise AssertionError(f"{algo} and {spec} part ways ({self.verdict}) at "
                                  f"{self.where['input']} of node {self.where['node']}:\n{why}\n"
                                  f"  replay: sim = Sim({algo!r}, 3, timed=False)\n{steps}")
     return SideBySide
@@ -64,15 +80,25 @@ def machine(algo: str):
 
 def test_raft_and_its_spec_agree():
     run_state_machine_as_test(machine("raft"), settings=settings(
-        max_examples=60, stateful_step_count=40, deadline=None, derandomize=True,
+        max_examples=60, stateful_step_count=40, deadline=None, derandomize=True, database=None,
         suppress_health_check=list(HealthCheck)))
 
 
-@pytest.mark.parametrize("variant,field", [("double-vote", "voted_for"), ("volatile-vote", "voted_for")])
-def test_broken_variant_disagrees_on_a_short_schedule(variant, field):
+@pytest.mark.parametrize("algo", ["ring", "ring:lcr"])
+def test_ring_and_its_spec_agree(algo):
+    run_state_machine_as_test(machine(algo), settings=settings(
+        max_examples=40, stateful_step_count=30, deadline=None, derandomize=True, database=None,
+        suppress_health_check=list(HealthCheck)))
+
+
+@pytest.mark.parametrize("algo,field,examples,budget", [
+    ("raft:double-vote", "voted_for", 150, None),
+    ("raft:volatile-vote", "voted_for", 150, None),
+    ("ring:forward-larger", "msgs", 200, Budget(crashes=0, restarts=False))])
+def test_broken_variant_disagrees_on_a_short_schedule(algo, field, examples, budget):
     with pytest.raises(AssertionError) as info:
-        run_state_machine_as_test(machine(f"raft:{variant}"), settings=settings(
-            max_examples=300, stateful_step_count=30, deadline=None, derandomize=True,
+        run_state_machine_as_test(machine(algo, budget), settings=settings(
+            max_examples=examples, stateful_step_count=20, deadline=None, derandomize=True, database=None,
             suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink]))
     text = str(info.value)
     assert "part ways (nonconform)" in text, text
