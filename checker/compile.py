@@ -832,7 +832,6 @@ class Gen:
             code = f"({get} + {val})"
         else:
             code = f"({get} {st.op[0]} {val})"
-            code = self.store_check(t, st, code) if isinstance(t, IntT) and t.lo is not None else code
             if isinstance(t, IntT) and t.lo is not None:
                 lo, hi = self.bounds(t)
                 code = f"check_range(({get} {st.op[0]} {val}), {lo}, {hi}, {self.span_ref(st.span)})"

@@ -153,7 +153,9 @@ def conform(spec_path: str, trace_path: str, model: str | None = None, defines: 
         mapping = load_mapping_for(spec_path, ts, header)
     except MapError as e:
         raise ConformUsage(str(e)) from None
-    defines = list(defines or [])
+    user_defines = list(defines or [])
+    given = {d.partition("=")[0].strip() for d in user_defines}
+    defines = [d for d in mapping.define_args() if d.partition("=")[0] not in given] + user_defines
     fixed: dict[str, int] = {}
     for d in defines:
         k, _, v = d.partition("=")
@@ -342,7 +344,8 @@ class ConformStream:
         ts = _load_spec(spec_path)
         header = {"header": True, "protocol": protocol, "nodes": list(nodes)}
         mapping = load_mapping_for(spec_path, ts, header)
-        defines = list(defines or [])
+        given = {d.partition("=")[0].strip() for d in defines or []}
+        defines = [d for d in mapping.define_args() if d.partition("=")[0] not in given] + list(defines or [])
         lanes = [n for n in nodes if isinstance(n, int)]
         if mapping.count and mapping.count in ts.consts:
             defines.append(f"{mapping.count}={len(lanes)}")
@@ -358,7 +361,7 @@ class ConformStream:
         self.reset()
 
     def reset(self) -> None:
-        self.frontier = list(dict.fromkeys(self.target.model.init_states()))
+        self.frontier = self.target.init_states()
         self.count = 0
 
     def feed(self, raw: dict) -> tuple[str, list[Reason]]:

@@ -24,6 +24,8 @@ implementation (`protocol`, as trace headers name it):
                                              are not steps, sends are checked by "sends"
       "bounds":   ["CRASHES"]                more constants conform may raise (besides those
                                              the spec declares `bound const`)
+      "defines":  {"HEARTBEATS": true}       constants that describe the implementation (its
+                                             configuration); -D on the command line wins
       "replay":   {"action start": [{"kind": "timer", "node": "p", "name": "initiate",
                                      "optional": true}]}
     }
@@ -111,6 +113,11 @@ class Mapping:
     bounds: list[str]
     replay: dict[str, list[dict]]
     raw: dict[str, Any]
+    defines: dict[str, Any] = field(default_factory=dict)
+
+    def define_args(self) -> list[str]:
+        """The mapping's constants as -D arguments (the implementation's configuration)."""
+        return [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in self.defines.items()]
 
     def rules_for(self, inp: dict) -> list[Rule] | None:
         kind = inp.get("kind")
@@ -172,7 +179,7 @@ def load_mapping(path: str | Path) -> Mapping:
     if not isinstance(raw, dict):
         raise MapError(f"{p}: a mapping is a JSON object")
     known = {"spec", "protocol", "process", "count", "state", "unobserved", "values", "messages", "inputs",
-             "sends", "network", "bounds", "replay", "comment", "format", "version", "options"}
+             "sends", "network", "bounds", "replay", "comment", "format", "version", "options", "defines"}
     extra = sorted(set(raw) - known)
     if extra:
         raise MapError(f"{p}: unknown key '{extra[0]}' (known: {', '.join(sorted(known))})")
@@ -193,7 +200,8 @@ def load_mapping(path: str | Path) -> Mapping:
     return Mapping(str(p), raw.get("protocol", p.stem.split(".")[0]), raw.get("process", "Node"),
                    raw.get("count", "N"), dict(raw.get("state") or {}), set(raw.get("unobserved") or ()),
                    dict(raw.get("values") or {}), msgs, inputs, dict(raw.get("sends") or {}), network,
-                   list(raw.get("bounds") or ()), dict(raw.get("replay") or {}), raw)
+                   list(raw.get("bounds") or ()), dict(raw.get("replay") or {}), raw,
+                   dict(raw.get("defines") or {}))
 
 
 def default_mapping(ts, protocol: str = "") -> Mapping:

@@ -373,6 +373,12 @@ class Checker:
                 m = self.ts.messages.get(h.name)
                 if m is None:
                     self.unknown(h.name, h.name_span or h.span, "message", self.ts.messages)
+                    for pn in h.params:
+                        hs.locals[pn] = ANY
+                    if h.sender:
+                        hs.locals[h.sender] = ANY
+                    h._scope_locals = hs.locals  # type: ignore[attr-defined]
+                    h._unknown = True  # type: ignore[attr-defined]
                     continue
                 if m.receiver and m.receiver != p.name:
                     self.err("E311", f"message '{h.name}' is already handled by process '{m.receiver}'", h.span,
@@ -403,7 +409,7 @@ class Checker:
                 pass
         for h in p.handlers:
             hs = Scope(process=p, locals=dict(getattr(h, "_scope_locals", {})), can_assign_state=True, handler=h)
-            if h.kind == "message" and h.sender and h.name in self.ts.messages:
+            if h.kind == "message" and h.sender and h.name in self.ts.messages and not getattr(h, "_unknown", False):
                 m = self.ts.messages[h.name]
                 sender_kind = m.sender or self.find_sender(h.name) or p.name
                 hs.locals[h.sender] = self.ts.processes[sender_kind].idty if sender_kind in self.ts.processes else ANY
@@ -1030,12 +1036,12 @@ class Checker:
         if isinstance(a, (NoneT, EmptyT)):
             a = self.expr(e.left, sc, b)
         if e.op in ("==", "!="):
-            if not comparable(a, b):
-                self.err("E334", f"'{e.op}' compares {a} with {b}: they are never equal", e.span)
             sym = [t for t in (a, b) if isinstance(t, IdT) and t.symmetric]
             if sym and any(isinstance(t, IntT) for t in (a, b)):
                 self.err("E320", f"the symmetric id type '{sym[0].name}' compared with a number", e.span,
                          hint="symmetric ids may only be compared with other ids")
+            elif not comparable(a, b):
+                self.err("E334", f"'{e.op}' compares {a} with {b}: they are never equal", e.span)
             return BOOL
         # ordering
         if isinstance(a, SetT) and isinstance(b, (SetT, EmptyT)) and e.op in ("<=", "<", ">=", ">"):

@@ -13,11 +13,13 @@ record advances every candidate by each matching spec step: the handler, timeout
 action of that node is called directly (the generated function, not every successor),
 and a successor is kept when its observed fields equal the record's and it sent exactly
 the messages the record sent. Network records (partition, heal, drop, duplicate) and
-crash/restart are applied the way the spec's network and fault model do, with one
-difference: a message to a process that is down stays in flight (the implementations'
-networks delay messages; one that arrives after the restart is delivered, one that
-arrives while the process is down is recorded as dropped), where the compiled spec loses
-it at once. Fields the
+crash/restart are applied the way the spec's network and fault model do: a crash loses
+what is in flight to the process, and what is sent to a process that is down is lost.
+The implementations' networks delay messages instead, and one that arrives after the
+restart is delivered; so the lost messages are kept aside, in a "limbo" slot appended to
+each candidate state that no spec expression can see, and a record that receives one of
+them (its receiver up again) takes it from there. Guards that read the network
+(`pending`) see exactly the spec's network. Fields the
 trace does not record, and `choose` values it does not show, simply leave several
 candidates, so a correct run is never rejected for lack of information.
 
@@ -94,6 +96,14 @@ class Target:
             raise MapError(f"{mapping.path}: 'process': the spec has no process or id type '{self.proc}'")
         self.invariants = m.of_kind("invariant")
         self.transitions = m.of_kind("transition")
+        # messages the spec lost to a crash, kept aside (see the module docstring)
+        self.limbo = len(L.slots) if (self.net is not None and self.down is not None) else None
+
+    def init_states(self) -> list[tuple]:
+        inits = list(dict.fromkeys(self.model.init_states()))
+        if self.limbo is not None:
+            return [s + (frozenset(),) for s in inits]
+        return inits
 
     def consts(self) -> dict[str, Any]:
         return dict(self.cfg.consts)
@@ -524,73 +534,83 @@ class Matcher:
         for a in it.alts:
             if a.error:
                 continue
-            for lab, s2, base in self.raw_successors(it, a, s, t):
+            for lab, s2, base, limbo in self.raw_successors(it, a, s, t):
                 if self.fits(it, s2, base, t):
-                    if it.sends and t.down is not None and s2[t.down]:
-                        s2 = self.keep_sent_to_down(it, s2, t)
+                    if t.limbo is not None:
+                        if it.sends and s2[t.down]:
+                            limbo = self.sent_to_down(it, s2, limbo, t)
+                        s2 = s2 + (limbo,)
                     out.append((lab, s2))
         return out
 
     @staticmethod
-    def keep_sent_to_down(it: Item, s2: tuple, t: Target) -> tuple:
-        """What the record sent to a process that is down stays in flight: it is lost if it
-        arrives while the process is down (a drop record), delivered if it is back by then.
-        (The compiled spec drops it at the send; see the module docstring.)"""
+    def sent_to_down(it: Item, s2: tuple, limbo, t: Target):
+        """What the record sent to a process that is down goes to limbo (see the module
+        docstring): the spec loses it, the implementation's network may still deliver it."""
         dn = s2[t.down]
         extra = [e for e, c in it.sends.items() for _ in range(c) if e[2] in dn]
-        if not extra:
-            return s2
-        new = list(s2)
-        new[t.net] = runtime.ms_add_many(s2[t.net], extra)
-        return tuple(new)
+        return runtime.ms_add_many(limbo, extra) if extra else limbo
 
     def raw_successors(self, it: Item, a: Alt, s: tuple, t: Target):
-        """(label, state, network before the sends) for alternative a, before the fit check."""
+        """(label, spec state, network before the sends, limbo) for alternative a, before the
+        fit check; the spec states are the compiled ones (without the limbo slot)."""
         k = a.rule.kind
         pid = it.pid
         ns = t.ns
+        limbo = s[t.limbo] if t.limbo is not None else None
+        core = s[:t.limbo] if t.limbo is not None else s
+        net = s[t.net] if t.net is not None else None
         if k == "stutter":
-            return [(None, s, s[t.net] if t.net is not None else None)]
+            return [(None, core, net, limbo)]
         down = s[t.down] if t.down is not None else ()
         if k == "crash":
             if t.down is None or pid in down:
                 return []
-            new = list(s)
+            new = list(core)
             new[t.down] = down | {pid}
             new[t.crashes] = s[t.crashes] + 1
+            if net is not None:        # the spec loses what is in flight to pid: to limbo
+                lost = [e for e in net if e[2] == pid]
+                if lost:
+                    new[t.net] = net.difference(lost)
+                    if limbo is not None:
+                        limbo = runtime.ms_add_many(limbo, [e[:-1] for e in lost])
             s2 = tuple(new)
-            return [(("crash", pid), s2, s2[t.net] if t.net is not None else None)]
+            return [(("crash", pid), s2, s2[t.net] if t.net is not None else None, limbo)]
         if k == "restart":
             if t.down is None or pid not in down:
                 return []
             out: list = []
             self._call(ns["restart_L"], (s, pid, out))
-            return [(lab, s2, s[t.net] if t.net is not None else None) for lab, s2 in out]
+            return [(lab, s2, net, limbo) for lab, s2 in out]
         if pid in down:
             return []
         if k == "timeout":
             out = []
             self._call(ns[a.fn], (s, out, ("timeout", t.proc, a.rule.name, pid)))
-            return [(lab, s2, s[t.net] if t.net is not None else None) for lab, s2 in out]
+            return [(lab, s2, net, limbo) for lab, s2 in out]
         if k == "handler":
             out = []
             self._call(ns[a.fn], (s, out, ("action", t.proc, a.rule.name, pid)))
-            res = []
-            for lab, s2 in out:
-                if self.params_fit(a, lab[4] if a.params else None, lab[-1]):
-                    res.append((lab, s2, s[t.net] if t.net is not None else None))
-            return res
+            return [(lab, s2, net, limbo) for lab, s2 in out
+                    if self.params_fit(a, lab[4] if a.params else None, lab[-1])]
         if k == "action":
             out = []
             self._call(ns[a.fn], (s, out))
-            return [(lab, s2, s[t.net] if t.net is not None else None) for lab, s2 in out
-                    if self.params_fit(a, lab[2], lab[3])]
+            return [(lab, s2, net, limbo) for lab, s2 in out if self.params_fit(a, lab[2], lab[3])]
         if k == "deliver":
-            net = s[t.net]
             envs = []
             if a.env is not None:
                 e1 = a.env + (1,)
                 if e1 in net:
+                    envs.append(e1)
+                elif limbo and e1 in limbo:
+                    # a message the spec lost to a crash arrives after the restart
+                    limbo = runtime.ms_remove(limbo, e1)
+                    net = runtime.ms_add(net, a.env)
+                    new = list(s)
+                    new[t.net] = net
+                    s = tuple(new)
                     envs.append(e1)
             else:
                 p = a.pattern
@@ -608,7 +628,7 @@ class Matcher:
                 rest = runtime.ms_remove(net, e1)
                 out = []
                 self._call(h, (s, e1, rest, out, ("deliver", e1[:-1])))
-                res += [(lab, s2, rest) for lab, s2 in out]
+                res += [(lab, s2, rest, limbo) for lab, s2 in out]
             return res
         return []
 
@@ -679,6 +699,10 @@ class Matcher:
                 new = list(s)
                 new[t.net] = runtime.ms_remove(net, e1)
                 return [(("drop", env), tuple(new))]
+            if t.limbo is not None and e1 in s[t.limbo]:
+                new = list(s)
+                new[t.limbo] = runtime.ms_remove(s[t.limbo], e1)
+                return [(None, tuple(new))]
             return []
         if k == "duplicate":
             if e1 not in net:
@@ -708,7 +732,7 @@ class Matcher:
     def run(self, start: int = 0, frontier: list | None = None, started: float | None = None) -> Outcome:
         t0 = started or time.perf_counter()
         if frontier is None:
-            frontier = list(dict.fromkeys(self.t.model.init_states()))
+            frontier = self.t.init_states()
         i = start
         items = self.items
         while i < len(items):
@@ -793,7 +817,7 @@ class Matcher:
         return False
 
     def replays_to(self, t2: Target, i: int) -> bool:
-        frontier = list(dict.fromkeys(t2.model.init_states()))
+        frontier = t2.init_states()
         for it in self.items[:i + 1]:
             nxt = {}
             for s in frontier:

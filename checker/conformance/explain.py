@@ -68,7 +68,10 @@ class Explainer:
             return "?"
         if sp.line == sp.end_line:
             return self.src[sp.line - 1][sp.col - 1:sp.end_col - 1].strip()
-        return self.src[sp.line - 1][sp.col - 1:].strip() + " ..."
+        parts = [self.src[sp.line - 1][sp.col - 1:]] + self.src[sp.line:sp.end_line - 1] + \
+            [self.src[sp.end_line - 1][:sp.end_col - 1]]
+        text = " ".join(p.strip().rstrip("\\").strip() for p in parts)
+        return " ".join(text.split())
 
     # ---- the whole diagnosis ----
     def explain(self, it: Item, frontier: list) -> list[Reason]:
@@ -123,7 +126,7 @@ class Explainer:
         if not raw:
             return [self.guard(it, a, s, step)]
         out: list[Reason] = []
-        for lab, s2, base in raw[:4]:
+        for lab, s2, base, _ in raw[:4]:
             out += self.diffs(it, step, s2, base)
         return out or [Reason(step, "other", "the step fits; another record's effect is missing")]
 

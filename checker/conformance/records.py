@@ -191,6 +191,86 @@ def parse_records(text: str, name: str = "<trace>") -> tuple[dict | None, list[R
         check_record(obj, f"{name}:{no}", nodes)
     if not raw:
         raise TraceError(f"{name}: no records")
-    order = sorted(range(len(raw)), key=lambda i: (raw[i][1]["clock"], i))
+    order = run_order([r for _, r in raw], header)
     recs = [Record(raw[i][0], k + 1, raw[i][1]) for k, i in enumerate(order)]
     return header, recs
+
+
+def run_order(recs: list[dict], header: dict | None) -> list[int]:
+    """Indices of `recs` in run order (see the module docstring)."""
+    n = len(recs)
+    by_clock = sorted(range(n), key=lambda i: (recs[i]["clock"], i))
+    if header is None:
+        return by_clock
+    if header.get("order") == "causal":
+        return list(range(n))
+    if header.get("driver") != "net":
+        return by_clock
+    import heapq
+    from collections import defaultdict, deque
+    preds: list[set[int]] = [set() for _ in range(n)]
+    lanes: dict = defaultdict(list)
+    for i in by_clock:
+        if recs[i].get("node") is not None:
+            lanes[recs[i]["node"]].append(i)
+    for lane in lanes.values():
+        for a, b in zip(lane, lane[1:]):
+            preds[b].add(a)
+    sends: dict = defaultdict(list)          # (src, dst, msg) -> send records, by clock
+    for i in by_clock:
+        r = recs[i]
+        if r.get("node") is None:
+            continue
+        for e in r.get("effects") or ():
+            if e.get("kind") == "send":
+                sends[(r["node"], e.get("to"), json.dumps(e.get("msg"), sort_keys=True))].append(i)
+    unmatched = {k: deque(v) for k, v in sends.items()}
+    for i in by_clock:
+        r = recs[i]
+        inp = r["input"]
+        if inp.get("kind") not in ("receive", "drop", "duplicate"):
+            continue
+        dst = r["node"] if inp["kind"] == "receive" else inp.get("to")
+        key = (inp.get("from"), dst, json.dumps(inp.get("msg"), sort_keys=True))
+        q = unmatched.get(key)
+        c = r["clock"]
+        src = None
+        if q and recs[q[0]]["clock"] < c:
+            src = q[0] if inp["kind"] == "duplicate" else q.popleft()
+        else:
+            earlier = [j for j in sends.get(key, ()) if recs[j]["clock"] < c]
+            src = earlier[-1] if earlier else None
+        if src is not None:
+            preds[i].add(src)
+    for b in range(n):
+        r = recs[b]
+        if r.get("node") is None and r["input"].get("kind") in ("partition", "heal"):
+            c = r["clock"]
+            for i in range(n):
+                if i != b:
+                    if recs[i]["clock"] < c:
+                        preds[b].add(i)
+                    elif recs[i]["clock"] > c:
+                        preds[i].add(b)
+    succs: list[list[int]] = [[] for _ in range(n)]
+    for b, ps in enumerate(preds):
+        for a in ps:
+            succs[a].append(b)
+    missing = [len(ps) for ps in preds]
+
+    def key(i):
+        w = recs[i].get("wall")
+        return (w if isinstance(w, (int, float)) else 0.0, recs[i]["clock"], i)
+    heap = [key(i) for i in range(n) if missing[i] == 0]
+    heapq.heapify(heap)
+    out = []
+    while heap:
+        _, _, i = heapq.heappop(heap)
+        out.append(i)
+        for j in succs[i]:
+            missing[j] -= 1
+            if missing[j] == 0:
+                heapq.heappush(heap, key(j))
+    if len(out) != n:          # cannot happen: every edge goes up in clock; be safe
+        return by_clock
+    return out

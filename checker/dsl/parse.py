@@ -36,12 +36,17 @@ def _parser() -> lark.Lark:
                      propagate_positions=True, maybe_placeholders=False)
 
 
+RESERVED = {"then", "do", "end", "fi", "endif", "begin", "elsif", "elseif", "function", "return", "while",
+            "True", "False", "None", "null", "nil"}
+
+
 class _Build(Transformer):
     """lark tree -> ast nodes. Spans come from `meta` (propagate_positions)."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, source: str = ""):
         super().__init__()
         self.file = file
+        self.source = source
 
     def sp(self, meta) -> Span:
         if getattr(meta, "empty", True):
@@ -206,7 +211,7 @@ class _Build(Transformer):
 
     @v_args(meta=True)
     def measure_decl(self, meta, c):
-        return A.Measure(self.sp(meta), str(c[0]), str(c[1]), c[2], self.tsp(c[1]))
+        return A.Measure(self.sp(meta), str(c[0]), str(c[1]), self.tsp(c[1]), c[2])
 
     @v_args(meta=True)
     def model_decl(self, meta, c):
@@ -421,7 +426,22 @@ class _Build(Transformer):
 
     @v_args(meta=True)
     def name(self, meta, c):
-        return A.Name(self.sp(meta), str(c[0]))
+        n = str(c[0])
+        if n in RESERVED:
+            sp = self.sp(meta)
+            line = self.source.splitlines()[sp.line - 1] if self.source else ""
+            before = line[:sp.col - 1].rstrip()
+            op = next((o for o in ("+=", "-=", "==", "!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", "(", ",")
+                       if before.endswith(o)), None)
+            after = f" after '{op}'" if op else ""
+            if n in ("True", "False", "None"):
+                hint = f"write `{n.lower()}`"
+            elif op in ("=", "+=", "-="):
+                hint = "write a value, e.g. `votes = {}`"
+            else:
+                hint = "blocks follow ':' and are indented on the next lines"
+            raise SpecError(Diagnostic("E104", f"expected an expression{after}, found '{n}'", sp, [hint]))
+        return A.Name(self.sp(meta), n)
 
     @v_args(meta=True)
     def tuple_lit(self, meta, c):
@@ -550,9 +570,16 @@ def _syntax_error(e: UnexpectedInput, file: str, source: str, parser: lark.Lark)
     if isinstance(e, UnexpectedToken):
         tok = e.token
         expected = set(e.expected) if e.expected else set()
-        if tok.type == "$END":
+        if tok.type == "$END" or (tok.type in ("_NL", "_DEDENT") and _unclosed(source)):
             lines = source.splitlines() or [""]
             span = Span.point(file, len(lines), len(lines[-1]) + 1)
+            open_at = _unclosed(source)
+            if open_at:
+                ch, ln, cl = open_at
+                closer = {"(": ")", "[": "]", "{": "}"}[ch]
+                return SpecError(Diagnostic("E103", f"unexpected end of file: '{ch}' opened at {ln}:{cl} "
+                                            f"is never closed", Span.point(file, ln, cl),
+                                            [f"close it with '{closer}'"]), source)
             return SpecError(Diagnostic("E103", "unexpected end of file: "
                                         f"expected {_describe_expected(expected, parser)}", span), source)
         width = len(str(tok.value)) if tok.type not in ("_NL", "_INDENT", "_DEDENT") else 1
@@ -575,7 +602,12 @@ def _syntax_error(e: UnexpectedInput, file: str, source: str, parser: lark.Lark)
         except Exception:
             prev_val = None
         exp_text = _describe_expected(expected, parser)
-        if exp_text == "an expression" or (expected & _EXPR_START and len(expected & _EXPR_START) >= 3):
+        if "COLON" in expected and tok.type not in ("_NL",) and not (expected & {"ADD_OP", "COMP_OP"} and
+                                                                      tok.type in ("ADD_OP", "COMP_OP")):
+            msg = f"expected ':', found {found}"
+            if tok.value in ("then", "do"):
+                hints.append("write ':' and the block on the next lines, indented")
+        elif exp_text == "an expression" or (expected & _EXPR_START and len(expected & _EXPR_START) >= 3):
             code = "E104"
             after = f" after '{prev_val}'" if prev_val else ""
             msg = f"expected an expression{after}, found {found}"
@@ -584,14 +616,14 @@ def _syntax_error(e: UnexpectedInput, file: str, source: str, parser: lark.Lark)
                              "lines, indented")
             if prev_val in ("=", "+=", "-="):
                 hints.append("write a value, e.g. `votes = {}`")
+            if prev_val == "&" and tok.value == "&":
+                hints.append("write `and` for booleans; `&` is set intersection")
         else:
             msg = f"expected {exp_text}, found {found}"
         if tok.value == "=" and "COMP_OP" in expected:
             hints.append("did you mean '=='?")
         elif tok.value == "=" and "EQUAL" not in expected:
             hints.append("'=' assigns, and only as a statement; compare with '=='")
-        if tok.type == "NAME" and tok.value in ("then", "do"):
-            hints.append("write ':' and the block on the next lines, indented")
         if tok.type == "NAME" and tok.value in ("else", "elif", "true", "false"):
             pass
         if tok.type == "NAME" and tok.value in ("True", "False", "None"):
@@ -628,7 +660,7 @@ def parse(source: str, file: str = "<spec>") -> A.Spec:
         raise SpecError(Diagnostic("E107", "the spec nests too deeply to parse", Span.point(file, 1, 1)),
                         source) from None
     try:
-        decls = _Build(file).transform(tree)
+        decls = _Build(file, text).transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, SpecError):
             e.orig_exc.source = source
@@ -636,6 +668,20 @@ def parse(source: str, file: str = "<spec>") -> A.Spec:
         raise
     name = next((d.name for d in decls if isinstance(d, A.SpecName)), Path(file).stem)
     return A.Spec(Span(file, 1, 1, 1, 1), name, decls, file, source)
+
+
+def _unclosed(source: str):
+    """The first bracket left open at the end of the text, as (char, line, col), or None."""
+    stack = []
+    for ln, line in enumerate(source.splitlines(), 1):
+        for cl, ch in enumerate(line, 1):
+            if ch == "#":
+                break
+            if ch in "([{":
+                stack.append((ch, ln, cl))
+            elif ch in ")]}" and stack:
+                stack.pop()
+    return stack[0] if stack else None
 
 
 def _dedent_line(text: str) -> int:

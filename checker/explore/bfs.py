@@ -2,17 +2,25 @@
 
 The loop is TLC's: take a state, generate its successors, skip the ones whose fingerprint
 was seen, check the invariants on the new ones, queue them. The visited set holds
-fingerprints (64-bit hashes of the canonical state), not states; a state's parent is
-kept as an index in a flat array, so a run to any state is rebuilt exactly by walking
-the indices back and then replaying forward, matching each step's fingerprint among the
-labelled successors. Because levels are explored in order, the first violation found is
-at the least depth: the counterexample is a shortest one.
+fingerprints (64-bit hashes of the state, or of its orbit under symmetry), not states; a
+state's parent is kept as an index in a flat array, so a run to any state is rebuilt
+exactly by walking the indices back and then replaying forward, matching each step's
+fingerprint among the labelled successors. Because levels are explored in order, the
+first violation found is at the least depth: the counterexample is a shortest one.
 
-Only the current and the next level are kept as states. Fingerprints of states of the
-current level are consecutive ids: level L holds ids base..base+len-1, in queue order.
+Only the current and the next level are kept as states. States get consecutive ids in
+the order they are found: level L holds ids base..base+len-1, in queue order.
+
+The level loop is the hot path, so it is generated per model (`make_expander`): the
+model's invariants and transition properties are called by name rather than from a list,
+and a transition property is skipped on a step that leaves every slot it reads the same
+object (then it has the value it has on the pair (s, s), computed once per state). All
+of the search's data lives in a `Search`, which is what a checkpoint saves and restores.
 """
 from __future__ import annotations
 
+import ast
+import gc
 import os
 import resource
 import sys
@@ -23,13 +31,14 @@ from typing import Any, Callable
 
 from ..diagnostics import EvalError
 from ..model import Model
+from .visited import fingerprint_fn
 
 
 @dataclass
 class Found:
     kind: str                 # invariant | transition | deadlock | final | error
     prop: str | None
-    state_id: int             # the violating state (for transition: the target state)
+    state_id: int             # the violating state (for transition: the source state)
     from_id: int | None = None
     target: tuple | None = None
     error: EvalError | None = None
@@ -74,130 +83,355 @@ def peak_rss_mib() -> float:
 class Progress:
     """Progress lines on stderr for runs longer than a couple of seconds."""
 
-    def __init__(self, enabled: bool, stream=None):
+    def __init__(self, enabled: bool, stream=None, every: float = 2.0):
         self.enabled = enabled
         self.stream = stream or sys.stderr
         self.start = time.perf_counter()
         self.last = self.start
+        self.every = every
         self.printed = False
 
-    def tick(self, st: Stats, queue: int, force: bool = False):
+    def tick(self, st: Stats, queue: int, force: bool = False, extra: str = ""):
         if not self.enabled:
             return
         now = time.perf_counter()
-        if not force and (now - self.last < 2.0 or now - self.start < 2.0):
+        if not force and (now - self.last < self.every or now - self.start < self.every):
             return
         self.last = now
         el = now - self.start
         rate = st.distinct / el if el > 0 else 0
         print(f"progress: {el:6.1f}s  states {st.transitions:,}  distinct {st.distinct:,}  queue {queue:,}  "
-              f"depth {st.depth}  {rate:,.0f} states/s  {rss_mib():,.0f} MiB", file=self.stream, flush=True)
+              f"depth {st.depth}  {rate:,.0f} states/s  {rss_mib():,.0f} MiB{extra}", file=self.stream, flush=True)
         self.printed = True
 
 
-def bfs(model: Model, *, max_states: int | None = None, max_depth: int | None = None,
-        max_memory_mib: float | None = None, canon: Callable | None = None, progress: bool = False,
-        stop_on_first: bool = True, edge_hook: Callable | None = None) -> SearchResult:
-    t0 = time.perf_counter()
-    st = Stats()
-    succ = model.successors
-    invariants = [(p.name, p.check) for p in model.of_kind("invariant")]
-    transitions = [(p.name, p.check) for p in model.of_kind("transition")]
-    reachables = [(p.name, p.check) for p in model.of_kind("reachable")]
-    finals = [(p.name, p.check) for p in model.of_kind("final")]
-    check_deadlock = model.config.check_deadlock
-    prog = Progress(progress)
-    witnessed: dict[str, int] = {}
-    pending_reach = list(reachables)
-    fp = (lambda s: hash(canon(s))) if canon else hash
+# ---------------------------------------------------------------------------- properties
+def slots_read(model: Model, fn: Callable) -> tuple[int, ...] | None:
+    """The state slots a generated property reads, when every read is `s[k]`/`o[k]` with a
+    constant k (else None: the property is then checked on every step)."""
+    name = getattr(fn, "__name__", None)
+    src = getattr(model, "source", None)
+    if not name or not src:
+        return None
+    tree = getattr(model, "_elect_ast", None)
+    if tree is None:
+        try:
+            tree = ast.parse(src)
+        except SyntaxError:  # pragma: no cover
+            return None
+        try:
+            model._elect_ast = tree
+        except AttributeError:  # pragma: no cover
+            pass
+    fdef = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
+    if fdef is None:
+        return None
+    params = {a.arg for a in fdef.args.args}
+    ok_names: set[int] = set()
+    ks: set[int] = set()
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in params:
+            sl = node.slice
+            if isinstance(sl, ast.Constant) and isinstance(sl.value, int) and not isinstance(sl.value, bool):
+                ks.add(sl.value)
+                ok_names.add(id(node.value))
+            else:
+                return None
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name) and node.id in params and id(node) not in ok_names:
+            return None
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            return None
+    return tuple(sorted(ks))
 
-    seen: set[int] = set()
-    parent = array("q")
-    fparr = array("q")
-    found: Found | None = None
-    stopped = None
 
-    def add(s, pid) -> int:
-        h = fp(s)
-        seen.add(h)
-        parent.append(pid)
-        fparr.append(h)
-        return len(parent) - 1
+@dataclass
+class Checks:
+    """A model's properties, split by kind, as the explorers use them."""
+    invariants: list[tuple[str, Callable]]
+    transitions: list[tuple[str, Callable, tuple[int, ...] | None]]
+    reachables: list[tuple[str, Callable]]
+    finals: list[tuple[str, Callable]]
+    check_deadlock: bool
 
-    def check_state(s, sid, depth) -> Found | None:
-        for name, fn in invariants:
+    @classmethod
+    def of(cls, model: Model) -> "Checks":
+        return cls([(p.name, p.check) for p in model.of_kind("invariant")],
+                   [(p.name, p.check, slots_read(model, p.check)) for p in model.of_kind("transition")],
+                   [(p.name, p.check) for p in model.of_kind("reachable")],
+                   [(p.name, p.check) for p in model.of_kind("final")],
+                   bool(model.config.check_deadlock))
+
+    def stuck(self, s: tuple) -> tuple[str, str | None] | None:
+        """The finding for a state with no successor, if any: ('final', name) or ('deadlock', None)."""
+        for name, fn in self.finals:
             if not fn(s):
-                return Found("invariant", name, sid)
-        if pending_reach:
-            for item in list(pending_reach):
-                if item[1](s):
-                    witnessed[item[0]] = depth
-                    pending_reach.remove(item)
+                return ("final", name)
+        if self.check_deadlock:
+            return ("deadlock", None)
         return None
 
-    frontier: list[tuple] = []
-    depth = 0
+    def first_false_invariant(self, s: tuple) -> str | None:
+        for name, fn in self.invariants:
+            if not fn(s):
+                return name
+        return None
+
+
+_TEMPLATE = '''
+def expand(frontier, j, nxt, base, seen, parent, fparr, pend, reach, stuck, tick, hook):
+    """Expand frontier[j:] into nxt; returns (j, transitions, finding or None)."""
+    seen_add = seen.add
+    par_app = parent.append
+    fp_app = fparr.append
+    nxt_app = nxt.append
+    ntr = 0
+    n = len(frontier)
+    sid = base + j
     try:
-        try:
-            for s in model.init_states():
-                if fp(s) in seen:
+        while j < n:
+            s = frontier[j]
+            sid = base + j
+            j += 1
+            ts = succ(s)
+            ntr += len(ts)
+            if not ts:
+                r = stuck(s)
+                if r is not None:
+                    return j, ntr, (r[0], r[1], sid, None)
+                continue
+{pre}            for t in ts:
+{edge}                h = fp(t)
+                if h in seen:
                     continue
-                sid = add(s, -1)
-                frontier.append(s)
-                f = check_state(s, sid, 0)
-                if f and found is None:
-                    found = f
-            st.distinct = len(parent)
+                seen_add(h)
+                par_app(sid)
+                fp_app(h)
+                nxt_app(t)
+{inv}                if pend:
+                    reach(t)
+            if not (j & {mask}):
+                r = tick(j, ntr)
+                if r is not None:
+                    return j, ntr, r
+    except EvalError as e:
+        e.state_id = sid
+        raise
+    return j, ntr, None
+'''
+
+TICK_MASK = 1023
+
+
+def make_expander(checks: Checks, succ: Callable, fp: Callable, edge_hook: Callable | None = None,
+                  mask: int = TICK_MASK) -> Callable:
+    """The level loop, generated for this model's properties (see the module docstring)."""
+    ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError}
+    pre: list[str] = []
+    edge: list[str] = []
+    p12, p16 = " " * 12, " " * 16
+    for i, (name, fn, ks) in enumerate(checks.transitions):
+        ns[f"T{i}"] = fn
+        ns[f"TN{i}"] = name
+        if ks is None:
+            edge.append(f"{p16}if not T{i}(s, t):\n{p16}    return j, ntr, ('transition', TN{i}, sid, t)\n")
+            continue
+        pre.append(f"{p12}ok{i} = T{i}(s, s)\n")
+        conds = [f"not ok{i}"]
+        for k in ks:
+            pre.append(f"{p12}s{i}_{k} = s[{k}]\n")
+            conds.append(f"t[{k}] is not s{i}_{k}")
+        edge.append(f"{p16}if ({' or '.join(conds)}) and not T{i}(s, t):\n"
+                    f"{p16}    return j, ntr, ('transition', TN{i}, sid, t)\n")
+    if edge_hook is not None:
+        edge.append(f"{p16}hook(s, t)\n")
+    inv = []
+    for i, (name, fn) in enumerate(checks.invariants):
+        ns[f"I{i}"] = fn
+        ns[f"IN{i}"] = name
+        inv.append(f"{p16}if not I{i}(t):\n{p16}    return j, ntr, ('invariant', IN{i}, len(parent) - 1, None)\n")
+    src = _TEMPLATE.format(pre="".join(pre), edge="".join(edge), inv="".join(inv), mask=mask)
+    exec(compile(src, "<elect level loop>", "exec"), ns)
+    return ns["expand"]
+
+
+# ---------------------------------------------------------------------------- the search
+class Search:
+    """Everything one breadth-first search knows; `run()` explores until done or stopped.
+
+    Checkpoints save and restore exactly these fields (see checkpoint.py)."""
+
+    def __init__(self, model: Model, *, canon: Callable | None = None, max_states: int | None = None,
+                 max_depth: int | None = None, max_memory_mib: float | None = None, progress: bool = False,
+                 edge_hook: Callable | None = None, on_tick: Callable | None = None):
+        self.model = model
+        self.canon = canon
+        self.fp = fingerprint_fn(canon)
+        self.checks = Checks.of(model)
+        self.max_states = max_states
+        self.max_depth = max_depth
+        self.max_memory_mib = max_memory_mib
+        self.progress = Progress(progress)
+        self.edge_hook = edge_hook
+        self.on_tick = on_tick            # f(search, level_end) at every tick: checkpoints
+        # the search's data
+        self.seen: set[int] = set()
+        self.parent = array("q")
+        self.fparr = array("q")
+        self.frontier: list[tuple] = []
+        self.pos = 0                      # frontier[:pos] are expanded
+        self.nxt: list[tuple] = []
+        self.base = 0                     # id of frontier[0]
+        self.depth = 0
+        self.transitions = 0
+        self.level_transitions = 0        # transitions from frontier[:pos]
+        self.witnessed: dict[str, int] = {}
+        self.pending = [name for name, _ in self.checks.reachables]
+        self.found: Found | None = None
+        self.stopped: str | None = None
+        self.started = False
+        self.elapsed_before = 0.0         # seconds spent before a resume
+        self.t0 = time.perf_counter()
+
+    # ---- pieces the generated loop calls ----
+    def _reach_fn(self, depth: int) -> Callable:
+        fns = dict(self.checks.reachables)
+        pend = self.pending
+        witnessed = self.witnessed
+
+        def reach(t):
+            for name in list(pend):
+                if fns[name](t):
+                    witnessed[name] = depth
+                    pend.remove(name)
+        return reach
+
+    def _tick(self, j: int, ntr: int):
+        self.pos = j
+        self.level_transitions = ntr
+        st = self.stats()
+        self.progress.tick(st, len(self.frontier) - j + len(self.nxt))
+        if self.max_states is not None and len(self.parent) >= self.max_states:
+            return "max-states"
+        if self.max_memory_mib is not None and (j & 16383) == 0 and rss_mib() > self.max_memory_mib:
+            return "max-memory"
+        if self.on_tick is not None:
+            self.on_tick(self, False)
+        return None
+
+    def stats(self) -> Stats:
+        return Stats(distinct=len(self.parent), transitions=self.transitions + self.level_transitions,
+                     depth=self.depth, seconds=self.elapsed(), queue=len(self.frontier) - self.pos + len(self.nxt))
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.perf_counter() - self.t0
+
+    # ---- the loop ----
+    def start(self):
+        """Add the initial states (level 0)."""
+        self.started = True
+        fp = self.fp
+        reach = self._reach_fn(0)
+        try:
+            for s in self.model.init_states():
+                h = fp(s)
+                if h in self.seen:
+                    continue
+                self.seen.add(h)
+                self.parent.append(-1)
+                self.fparr.append(h)
+                self.frontier.append(s)
+                bad = self.checks.first_false_invariant(s)
+                if bad is not None and self.found is None:
+                    self.found = Found("invariant", bad, len(self.parent) - 1)
+                if self.pending:
+                    reach(s)
         except EvalError as e:
             e.trace_states = []
-            return SearchResult("error", st, Found("error", None, -1, error=e))
-        base = 0
-        while frontier and found is None:
-            if max_depth is not None and depth >= max_depth:
-                stopped = "max-depth"
-                break
-            nxt: list[tuple] = []
-            nbase = len(parent)
-            try:
-                found, stopped = _level(frontier, base, nxt, succ, st, finals, check_deadlock, transitions,
-                                        edge_hook, fp, seen, parent, fparr, invariants, pending_reach,
-                                        witnessed, depth, prog, max_states, max_memory_mib)
-            except EvalError as e:
-                found = Found("error", None, getattr(e, "state_id", base), error=e)
-            st.distinct = len(parent)
-            if stopped or found:
-                break
-            if max_states is not None and len(parent) >= max_states and nxt:
-                stopped = "max-states"
-                depth += 1
-                break
-            base = nbase
-            frontier = nxt
-            if frontier:
-                depth += 1
-            if max_memory_mib is not None and rss_mib() > max_memory_mib:
-                stopped = "max-memory"
-                break
-    except KeyboardInterrupt:
-        stopped = "interrupted"
-    st.distinct = len(parent)
-    st.depth = depth
-    st.seconds = time.perf_counter() - t0
-    st.queue = len(frontier)
-    st.peak_rss_mib = peak_rss_mib()
-    if prog.printed:
-        prog.tick(st, 0, force=True)
-    res = SearchResult("holds", st, found, witnessed, [n for n, _ in pending_reach], stopped)
+            self.found = Found("error", None, -1, error=e)
+
+    def run(self) -> None:
+        if not self.started:
+            self.start()
+        if self.found is not None:
+            return
+        expand = make_expander(self.checks, self.model.successors, self.fp, self.edge_hook)
+        stuck = self.checks.stuck
+        gc_was = gc.isenabled()
+        gc.disable()     # states are immutable tuples: no cycles to collect, only time to lose
+        try:
+            while self.frontier and self.found is None:
+                if self.pos == 0 and self.max_depth is not None and self.depth >= self.max_depth:
+                    self.stopped = "max-depth"
+                    break
+                nbase = self.base + len(self.frontier)
+                reach = self._reach_fn(self.depth + 1)
+                try:
+                    j, ntr, r = expand(self.frontier, self.pos, self.nxt, self.base, self.seen, self.parent,
+                                       self.fparr, self.pending, reach, stuck, self._tick, self.edge_hook)
+                except EvalError as e:
+                    self.found = Found("error", None, getattr(e, "state_id", self.base), error=e)
+                    break
+                self.pos = j
+                self.level_transitions = ntr
+                if isinstance(r, str):
+                    self.stopped = r
+                    break
+                if r is not None:
+                    kind, prop, sid, target = r
+                    self.found = Found(kind, prop, sid, sid if kind == "transition" else None, target)
+                    break
+                # the level is done
+                self.transitions += ntr
+                self.level_transitions = 0
+                if self.max_states is not None and len(self.parent) >= self.max_states and self.nxt:
+                    self.stopped = "max-states"
+                    self._next_level(nbase)
+                    break
+                self._next_level(nbase)
+                if self.max_memory_mib is not None and rss_mib() > self.max_memory_mib:
+                    self.stopped = "max-memory"
+                    break
+                if self.on_tick is not None:
+                    self.on_tick(self, True)
+        except KeyboardInterrupt:
+            self.stopped = "interrupted"
+        finally:
+            if gc_was:
+                gc.enable()
+
+    def _next_level(self, nbase: int):
+        self.base = nbase
+        self.frontier = self.nxt
+        self.nxt = []
+        self.pos = 0
+        if self.frontier:
+            self.depth += 1
+
+    def result(self) -> SearchResult:
+        st = self.stats()
+        st.transitions = self.transitions + self.level_transitions
+        st.peak_rss_mib = peak_rss_mib()
+        if self.progress.printed:
+            self.progress.tick(st, 0, force=True)
+        return finish(self.model, self.fp, st, self.found, self.witnessed, self.pending, self.stopped,
+                      self.parent, self.fparr, self.checks)
+
+
+def finish(model: Model, fp, st: Stats, found: Found | None, witnessed: dict, pending: list[str],
+           stopped: str | None, parent, fparr, checks: Checks | None = None, run=None) -> SearchResult:
+    """The verdict, and for a finding the shortest run to it rebuilt from the parent links
+    (or given as `run` = (states, labels) by a worker that rebuilt it)."""
+    res = SearchResult("holds", st, found, dict(witnessed), list(pending), stopped)
     if found is not None:
         res.verdict = {"invariant": "violated", "transition": "violated", "final": "deadlock",
                        "deadlock": "deadlock", "error": "error"}[found.kind]
-        states, labels = rebuild(model, parent, fparr, found.state_id, fp)
-        if found.kind == "transition":
-            lab = next((l for l, x in model.successors_labeled(states[-1]) if x == found.target), None)
-            states.append(found.target)
-            labels.append(lab)
-        res.states, res.labels = states, labels
-        st.depth = len(states) - 1
+        if found.kind == "error" and found.state_id < 0:
+            return res
+        if run is None:
+            run = rebuild_finding(model, parent, fparr, found, fp, checks)
+        res.states, res.labels = run
+        st.depth = len(res.states) - 1
     elif stopped:
         res.verdict = "limit"
     elif res.unreached:
@@ -205,58 +439,32 @@ def bfs(model: Model, *, max_states: int | None = None, max_depth: int | None = 
     return res
 
 
-def _level(frontier, base, nxt, succ, st, finals, check_deadlock, transitions, edge_hook, fp, seen, parent,
-           fparr, invariants, pending_reach, witnessed, depth, prog, max_states, max_memory_mib):
-    """Expand one BFS level into `nxt`. Returns (found, stopped)."""
-    sid = base
-    try:
-        for j, s in enumerate(frontier):
-            sid = base + j
-            ts = succ(s)
-            st.transitions += len(ts)
-            if not ts:
-                if finals:
-                    bad = next((n for n, fn in finals if not fn(s)), None)
-                    if bad is not None:
-                        return Found("final", bad, sid), None
-                if check_deadlock:
-                    return Found("deadlock", None, sid), None
-                continue
-            for t in ts:
-                if transitions:
-                    for name, fn in transitions:
-                        if not fn(s, t):
-                            return Found("transition", name, sid, sid, t), None
-                if edge_hook is not None:
-                    edge_hook(s, t)
-                h = fp(t)
-                if h in seen:
-                    continue
-                seen.add(h)
-                parent.append(sid)
-                fparr.append(h)
-                nxt.append(t)
-                if invariants:
-                    for name, fn in invariants:
-                        if not fn(t):
-                            return Found("invariant", name, len(parent) - 1), None
-                if pending_reach:
-                    for item in list(pending_reach):
-                        if item[1](t):
-                            witnessed[item[0]] = depth + 1
-                            pending_reach.remove(item)
-            if (j & 1023) == 0:
-                st.distinct = len(parent)
-                st.depth = depth
-                prog.tick(st, len(frontier) - j + len(nxt))
-                if max_states is not None and len(parent) >= max_states:
-                    return None, "max-states"
-                if max_memory_mib is not None and (j & 16383) == 0 and rss_mib() > max_memory_mib:
-                    return None, "max-memory"
-    except EvalError as e:
-        e.state_id = sid
-        raise
-    return None, None
+def rebuild_finding(model: Model, parent, fparr, found: Found, fp, checks: Checks | None = None):
+    states, labels = rebuild(model, parent, fparr, found.state_id, fp)
+    if found.kind == "transition":
+        # under symmetry the rebuilt source may be another state of the recorded one's orbit:
+        # take the step to the target's orbit that breaks the property from there
+        fn = next((p.check for p in model.of_kind("transition") if p.name == found.prop), None)
+        want = fp(found.target)
+        lab = tgt = None
+        for l, x in model.successors_labeled(states[-1]):
+            if fp(x) == want and (fn is None or not fn(states[-1], x)):
+                lab, tgt = l, x
+                break
+        if tgt is None:  # pragma: no cover - a fingerprint collision
+            tgt = found.target
+        states.append(tgt)
+        labels.append(lab)
+    return states, labels
+
+
+def bfs(model: Model, *, max_states: int | None = None, max_depth: int | None = None,
+        max_memory_mib: float | None = None, canon: Callable | None = None, progress: bool = False,
+        stop_on_first: bool = True, edge_hook: Callable | None = None) -> SearchResult:
+    search = Search(model, canon=canon, max_states=max_states, max_depth=max_depth,
+                    max_memory_mib=max_memory_mib, progress=progress, edge_hook=edge_hook)
+    search.run()
+    return search.result()
 
 
 def chain(parent: array, sid: int) -> list[int]:
@@ -270,8 +478,11 @@ def chain(parent: array, sid: int) -> list[int]:
 
 def rebuild(model: Model, parent: array, fparr: array, sid: int, fp=hash) -> tuple[list[tuple], list]:
     """The run from an initial state to state `sid`: replay forward, matching fingerprints."""
-    ids = chain(parent, sid)
-    want = [fparr[i] for i in ids]
+    return replay_fingerprints(model, [fparr[i] for i in chain(parent, sid)], fp)
+
+
+def replay_fingerprints(model: Model, want: list[int], fp=hash) -> tuple[list[tuple], list]:
+    """The run whose states have the fingerprints `want`, from an initial state on."""
     cur = next(s for s in model.init_states() if fp(s) == want[0])
     states = [cur]
     labels: list = [None]

@@ -1,0 +1,1194 @@
+"""The cost of an election: exact best and worst case over every run, and measured.
+
+A measure asks "how much COUNTER has been spent at the first state where CONDITION
+holds?" (`measure Election: messages until any n in Node: n.role == Leader`). Its best
+and worst case over every run are a shortest and a longest path problem on the state
+graph, so this module explores once, in a pass of its own (nothing is added to the state:
+verdicts and state counts of `elect check` cannot change), and then solves both:
+
+1. Explore breadth-first from the initial states (one state per symmetry orbit, as the
+   checker does) and store every edge between distinct states with its weights: the
+   counter's increment on that step and 1 (steps). A state where the condition of every
+   measure holds is not expanded: a run's cost is taken at its first such state.
+2. Best case: Dijkstra from the initial states over states where the condition has not
+   held yet, on (counter, steps) pairs, so the run shown is the shortest of the cheapest.
+3. Worst case: Tarjan's strongly connected components (iterative) of the same subgraph,
+   then the longest path to a goal state over the condensation, which is a DAG. An edge
+   of positive weight inside a component from which the condition can still be reached
+   is a cycle that spends without end before the condition: the worst case is unbounded,
+   and the cycle is shown as a lasso trace.
+4. Each extreme is replayed through the model into a `Trace` (ITF JSON), matching each
+   stored edge's target orbit and weight among the concrete successors.
+
+Counters: `messages` (envelopes a step puts in flight, as `Model.sent_envelopes` counts
+them; in a `set` network a message identical to one already in flight merges with it),
+`deliveries`, `steps`, `ticks`. A global-style spec has no network: there a message is an
+element added to a variable that holds the messages (named msgs, messages, network, net,
+inbox, mailbox or channels; a set, or a map to sets or sequences), and a delivery an
+element removed from one.
+
+Which condition: the spec's `measure` declarations when it has any; else measures given
+in code (`until=`, text of `COUNTER until CONDITION`, type-checked as if written in the
+spec); else "messages until" the spec's first `reachable` property (e.g. SomeoneWins),
+the built-in election question.
+
+Implementations are measured by the seeded simulator (`reference.drivers.sim`): the first
+election of each run (from the start to the step after which every live node names the
+same leader), its messages; min, median, p99 and max over the runs.
+
+This file is bigger than most because the parts (measure resolution, graph, path
+problems, traces, known closed forms, simulator statistics, table, chart, README section)
+exist only for `elect cost` and make sense only together.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import math
+import re
+import sys
+import time
+from array import array
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .diagnostics import Diagnostic, SpecError
+from .model import Model
+
+COUNTERS = ("messages", "deliveries", "steps", "ticks")
+MESSAGE_VARS = ("msgs", "messages", "network", "net", "inbox", "mailbox", "channels")
+UNBOUNDED = "unbounded"
+
+
+# --------------------------------------------------------------------------- measures
+@dataclass
+class Measure:
+    name: str
+    counter: str
+    cond: Callable[[tuple], bool]
+    text: str                      # the condition as written
+    origin: str                    # "spec" | "given" | "reachable <Name>"
+
+
+def _span_text(source: str, sp) -> str:
+    lines = source.splitlines()
+    if sp.line == sp.end_line:
+        return lines[sp.line - 1][sp.col - 1:sp.end_col - 1].strip()
+    first = lines[sp.line - 1][sp.col - 1:].strip()
+    rest = [lines[i].strip() for i in range(sp.line, sp.end_line - 1)]
+    last = lines[sp.end_line - 1][:sp.end_col - 1].strip()
+    return " ".join([first, *rest, last]).strip()
+
+
+_UNTIL = re.compile(r"^\s*(?:(?P<name>[A-Za-z_]\w*)\s*:\s*)?(?P<counter>\w+)\s+until\s+(?P<cond>.+?)\s*$", re.S)
+
+
+def parse_until(text: str, index: int = 0) -> tuple[str, str, str]:
+    """'[NAME:] COUNTER until CONDITION' -> (name, counter, condition)."""
+    m = _UNTIL.match(text)
+    if not m:
+        raise SpecError(Diagnostic("E004", f"cannot read measure '{text}'", None,
+                                   ["write it as 'messages until any n in Node: n.role == Leader'"]))
+    name = m.group("name") or ("Election" if index == 0 else f"Measure{index + 1}")
+    return name, m.group("counter"), m.group("cond")
+
+
+def load_with_measures(spec_path: str | Path, model: str | None, defines: list[str] | None,
+                       until: list[str] | None = None) -> tuple[Model, int]:
+    """Load a model; measures given as text are added as if declared at the end of the spec
+    (so they are parsed and type-checked like the spec's own). Returns (model, how many
+    measures were given)."""
+    from .api import load_spec
+    from .compile import compile_model
+    from .dsl.parse import parse, parse_file
+    from .modelconfig import resolve_model
+    from .typecheck import typecheck
+    path = Path(spec_path)
+    extra = []
+    if until:
+        load_spec(path)                   # the spec's own errors first, with its own lines
+        for i, u in enumerate(until):
+            name, counter, cond = parse_until(u, i)
+            extra.append(f"measure {name}: {counter} until {cond}")
+        text = path.read_text().rstrip("\n") + "\n\n# measures given on the command line\n" + "\n".join(extra) + "\n"
+        ast = parse(text, str(path))
+    else:
+        ast = parse_file(path)
+    _fix_measures(ast)
+    ts = typecheck(ast)
+    return compile_model(ts, resolve_model(ts, model, defines)), len(extra)
+
+
+def _fix_measures(ast) -> None:
+    """The parser (checker/dsl/parse.py, measure_decl) builds A.Measure with its condition
+    and the counter's span swapped; put them back. A no-op once the parser is fixed."""
+    from .diagnostics import Span
+    from .dsl import ast as A
+    for d in ast.decls:
+        if isinstance(d, A.Measure) and isinstance(d.cond, Span) and not isinstance(d.counter_span, Span):
+            d.cond, d.counter_span = d.counter_span, d.cond
+
+
+def measures_for(model: Model, given: int = 0) -> list[Measure]:
+    """The measures to compute: the spec's own, then `given` ones appended by
+    `load_with_measures`; without any, messages until the first `reachable` property."""
+    src = model.spec.source
+    if model.measures:
+        first_given = len(model.measures) - given
+        return [Measure(mf.name, mf.counter, mf.cond, _span_text(src, mf.decl.cond.span),
+                        "given" if i >= first_given else "spec")
+                for i, mf in enumerate(model.measures)]
+    reach = model.of_kind("reachable")
+    if not reach:
+        raise SpecError(Diagnostic("E004", f"{model.spec.file}: no measure to compute", None,
+                                   ["declare one in the spec: `measure Election: messages until CONDITION`",
+                                    "or give one: cost(..., until=['messages until CONDITION'])"]))
+    p = reach[0]
+    text = " and ".join(_span_text(src, c.span) for c in p.decl.conjuncts)
+    return [Measure("Election", "messages", p.check, text, f"reachable {p.name}")]
+
+
+# --------------------------------------------------------------------------- counters
+def _message_slots(model: Model) -> list[int]:
+    return [k for k, sl in enumerate(model.layout.slots)
+            if sl.kind == "var" and sl.name.lower() in MESSAGE_VARS]
+
+
+def _added_removed(a, b) -> tuple[int, int]:
+    """Elements added to / removed from a message variable between values a and b."""
+    if isinstance(a, frozenset):
+        return len(b - a), len(a - b)
+    if isinstance(a, tuple):
+        if a and isinstance(a[0], (frozenset, tuple)) or b and isinstance(b[0], (frozenset, tuple)):
+            if all(isinstance(x, frozenset) for x in a):
+                add = rem = 0
+                for x, y in zip(a, b):
+                    if x is not y:
+                        add += len(y - x)
+                        rem += len(x - y)
+                return add, rem
+            if all(isinstance(x, tuple) for x in a):       # map to sequences: FIFO queues
+                add = rem = 0
+                for x, y in zip(a, b):
+                    if x != y:
+                        k = next(k for k in range(len(x) + 1) if y[:len(x) - k] == x[k:])
+                        rem += k
+                        add += len(y) - (len(x) - k)
+                return add, rem
+    return 0, 0
+
+
+def counter_fn(model: Model, counter: str) -> Callable[[tuple, tuple, Any], int]:
+    """f(before, after, label) -> the counter's increment on that step."""
+    if counter == "steps":
+        return lambda a, b, lab: 1
+    if counter == "ticks":
+        return lambda a, b, lab: 1 if lab[0] == "tick" else 0
+    n = model.layout.net
+    if n is None:
+        slots = _message_slots(model)
+        pick = 0 if counter == "messages" else 1
+
+        def via_vars(a, b, lab):
+            total = 0
+            for k in slots:
+                if a[k] is not b[k]:
+                    total += _added_removed(a[k], b[k])[pick]
+            return total
+        return via_vars
+    if counter == "deliveries":
+        return lambda a, b, lab: 1 if lab[0] in ("deliver", "duplicate") else 0
+    net = model.config.network
+    if net == "unordered":
+        def counts(v):
+            c: dict = {}
+            for e in v:
+                k = e[:-1]
+                c[k] = c.get(k, 0) + 1
+            return c
+    elif net == "fifo":
+        keys = model.ns["FIFO_KEYS"]
+
+        def counts(v):
+            c: dict = {}
+            for (src, dst), q in zip(keys, v):
+                for m in q:
+                    k = (m[0], src, dst) + m[1:]
+                    c[k] = c.get(k, 0) + 1
+            return c
+    else:
+        def counts(v):
+            return dict.fromkeys(v, 1)
+
+    def sent(a, b, lab):
+        x, y = a[n], b[n]
+        if x == y:
+            return 0
+        ca, cb = counts(x), counts(y)
+        if lab[0] == "deliver":
+            env = lab[1]
+            ca[env] = ca.get(env, 0) - 1
+        total = 0
+        for env, c in cb.items():
+            d = c - max(ca.get(env, 0), 0)
+            if d > 0:
+                total += d
+        return total
+    return sent
+
+
+# --------------------------------------------------------------------------- the graph
+@dataclass
+class Graph:
+    """States (ids in BFS order) and weighted edges in CSR form. `goal[k][i]`: measure k's
+    condition holds in state i. Edges are stored only for expanded states."""
+    fps: list[int]
+    init: list[int]
+    goal: list[bytearray]
+    off: array                  # edges of i: off[i] .. off[i+1] (off has len(fps)+1 entries)
+    dst: array
+    w: list[array]              # one weight array per counter in `counters`
+    counters: list[str]
+    seconds: float = 0.0
+    stopped: str | None = None
+
+    def edges(self, i: int) -> range:
+        if i + 1 < len(self.off):
+            return range(self.off[i], self.off[i + 1])
+        return range(0)
+
+
+def build_graph(model: Model, measures: list[Measure], canon: Callable | None,
+                max_states: int | None = None) -> Graph:
+    t0 = time.perf_counter()
+    counters = ["steps"] + sorted({m.counter for m in measures} - {"steps"})
+    fns = [counter_fn(model, c) for c in counters]
+    conds = [m.cond for m in measures]
+    fp = (lambda s: hash(canon(s))) if canon else hash
+    ids: dict[int, int] = {}
+    fps: list[int] = []
+    goal = [bytearray() for _ in measures]
+    queue: deque = deque()
+    init: list[int] = []
+
+    def add(s) -> tuple[int, bool]:
+        h = fp(s)
+        i = ids.get(h)
+        if i is not None:
+            return i, False
+        i = len(fps)
+        ids[h] = i
+        fps.append(h)
+        all_goal = True
+        for k, c in enumerate(conds):
+            g = bool(c(s))
+            goal[k].append(g)
+            all_goal = all_goal and g
+        if not all_goal:
+            queue.append((i, s))
+        return i, True
+
+    for s in model.init_states():
+        i, new = add(s)
+        if new:
+            init.append(i)
+    off = array("q", [0])
+    dst = array("q")
+    ws = [array("q") for _ in counters]
+    expanded = 0
+    stopped = None
+    succ = model.successors_labeled
+    while queue:
+        i, s = queue.popleft()
+        while len(off) <= i:                 # states not expanded (goal for every measure)
+            off.append(len(dst))
+        seen_e: set = set()
+        for lab, t in succ(s):
+            j, _ = add(t)
+            wt = tuple(f(s, t, lab) for f in fns)
+            key = (j, wt)
+            if key in seen_e:
+                continue
+            seen_e.add(key)
+            dst.append(j)
+            for arr, x in zip(ws, wt):
+                arr.append(x)
+        off.append(len(dst))
+        expanded += 1
+        if max_states is not None and len(fps) >= max_states and queue:
+            stopped = "max-states"
+            break
+    while len(off) <= len(fps):
+        off.append(len(dst))
+    return Graph(fps, init, goal, off, dst, ws, counters, time.perf_counter() - t0, stopped)
+
+
+# --------------------------------------------------------------------------- path problems
+@dataclass
+class Extreme:
+    value: int | str | None                # an int, UNBOUNDED, or None (never reached)
+    path: list[int] = field(default_factory=list)      # state ids from an initial state
+    loop: int | None = None                # for UNBOUNDED: index in path where the cycle starts
+    steps: int | None = None
+
+
+def _reach(g: Graph, k: int) -> bytearray:
+    """States reachable from an initial state without passing a goal state of measure k."""
+    seen = bytearray(len(g.fps))
+    goal = g.goal[k]
+    q = deque(g.init)
+    for i in g.init:
+        seen[i] = 1
+    while q:
+        u = q.popleft()
+        if goal[u]:
+            continue
+        for e in g.edges(u):
+            v = g.dst[e]
+            if not seen[v]:
+                seen[v] = 1
+                q.append(v)
+    return seen
+
+
+def best_case(g: Graph, k: int, wi: int) -> Extreme:
+    """Least (counter, steps) over runs to a first goal state: Dijkstra."""
+    goal, W, S = g.goal[k], g.w[wi], g.w[0]
+    dist: dict[int, tuple[int, int]] = {}
+    parent: dict[int, int] = {}
+    heap = []
+    for i in g.init:
+        dist[i] = (0, 0)
+        parent[i] = -1
+        heap.append((0, 0, i))
+    heapq.heapify(heap)
+    done = set()
+    while heap:
+        c, st, u = heapq.heappop(heap)
+        if u in done:
+            continue
+        done.add(u)
+        if goal[u]:
+            path = [u]
+            while parent[path[-1]] >= 0:
+                path.append(parent[path[-1]])
+            path.reverse()
+            return Extreme(c, path, steps=st)
+        for e in g.edges(u):
+            v = g.dst[e]
+            nd = (c + W[e], st + S[e])
+            if v not in dist or nd < dist[v]:
+                dist[v] = nd
+                parent[v] = u
+                heapq.heappush(heap, (nd[0], nd[1], v))
+    return Extreme(None)
+
+
+def _tarjan(g: Graph, nodes: bytearray, goal: bytearray) -> tuple[list[int], list[list[int]]]:
+    """SCCs of the subgraph of non-goal `nodes` (iterative Tarjan). Returns (comp id per
+    state, components in the order found: every component after all it can reach)."""
+    n = len(g.fps)
+    index = array("q", [-1]) * n
+    low = array("q", [0]) * n
+    comp = array("q", [-1]) * n
+    onstack = bytearray(n)
+    stack: list[int] = []
+    comps: list[list[int]] = []
+    counter = 0
+    for root in range(n):
+        if not nodes[root] or goal[root] or index[root] >= 0:
+            continue
+        work = [(root, g.off[root] if root + 1 < len(g.off) else 0)]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        onstack[root] = 1
+        while work:
+            u, e = work[-1]
+            end = g.off[u + 1] if u + 1 < len(g.off) else 0
+            pushed = False
+            while e < end:
+                v = g.dst[e]
+                e += 1
+                if goal[v]:
+                    continue
+                if index[v] < 0:
+                    work[-1] = (u, e)
+                    index[v] = low[v] = counter
+                    counter += 1
+                    stack.append(v)
+                    onstack[v] = 1
+                    work.append((v, g.off[v] if v + 1 < len(g.off) else 0))
+                    pushed = True
+                    break
+                if onstack[v] and index[v] < low[u]:
+                    low[u] = index[v]
+            if pushed:
+                continue
+            work.pop()
+            if work:
+                p = work[-1][0]
+                if low[u] < low[p]:
+                    low[p] = low[u]
+            if low[u] == index[u]:
+                members = []
+                while True:
+                    x = stack.pop()
+                    onstack[x] = 0
+                    comp[x] = len(comps)
+                    members.append(x)
+                    if x == u:
+                        break
+                comps.append(members)
+    return list(comp), comps
+
+
+def _bfs_path(g: Graph, sources: list[int], target: Callable[[int], bool],
+              allowed: Callable[[int, int], bool]) -> list[int]:
+    """Shortest path (in edges) from any source to a state where `target` holds, over
+    edges e = (u -> v) with allowed(u, e)."""
+    parent = {s: -1 for s in sources}
+    q = deque(sources)
+    while q:
+        u = q.popleft()
+        if target(u):
+            path = [u]
+            while parent[path[-1]] >= 0:
+                path.append(parent[path[-1]])
+            return path[::-1]
+        for e in g.edges(u):
+            v = g.dst[e]
+            if v not in parent and allowed(u, e):
+                parent[v] = u
+                q.append(v)
+    return []
+
+
+def worst_case(g: Graph, k: int, wi: int) -> Extreme:
+    """Greatest counter over runs to a first goal state: longest path over the SCC DAG."""
+    goal, W = g.goal[k], g.w[wi]
+    reach = _reach(g, k)
+    if not any(goal[i] for i in range(len(g.fps)) if reach[i]):
+        return Extreme(None)
+    comp, comps = _tarjan(g, reach, goal)
+    NEG = None
+    best_c: list[int | None] = [NEG] * len(comps)         # longest to a goal from the component
+    for ci, members in enumerate(comps):                    # sinks first
+        val = NEG
+        for u in members:
+            for e in g.edges(u):
+                v = g.dst[e]
+                if goal[v]:
+                    x = W[e]
+                elif comp[v] == ci:
+                    continue
+                else:
+                    lv = best_c[comp[v]]
+                    if lv is None:
+                        continue
+                    x = W[e] + lv
+                if val is None or x > val:
+                    val = x
+        best_c[ci] = val
+    # a positive edge inside a component from which a goal is reachable: unbounded
+    for ci, members in enumerate(comps):
+        if best_c[ci] is None:
+            continue
+        mset = set(members) if len(members) > 1 else {members[0]}
+        for u in members:
+            for e in g.edges(u):
+                v = g.dst[e]
+                if W[e] > 0 and not goal[v] and comp[v] == ci:
+                    return _lasso(g, k, u, e, mset)
+
+    def L(i: int) -> int | None:
+        return 0 if goal[i] else best_c[comp[i]]
+
+    starts = [i for i in g.init if reach[i] and L(i) is not None]
+    top = max(L(i) for i in starts)
+    sources = [i for i in starts if L(i) == top]
+    path = _bfs_path(g, sources, lambda u: bool(goal[u]),
+                     lambda u, e: not goal[u] and L(g.dst[e]) is not None and W[e] + L(g.dst[e]) == L(u))
+    return Extreme(top, path, steps=len(path) - 1)
+
+
+def _lasso(g: Graph, k: int, u: int, e: int, members: set[int]) -> Extreme:
+    goal = g.goal[k]
+    v = g.dst[e]
+    prefix = _bfs_path(g, list(g.init), lambda x: x == u, lambda x, _e: not goal[x])
+    back = _bfs_path(g, [v], lambda x: x == u, lambda x, ee: g.dst[ee] in members)
+    path = prefix + back                      # ... u, v, ..., u
+    return Extreme(UNBOUNDED, path, loop=len(prefix) - 1)
+
+
+# --------------------------------------------------------------------------- traces
+def replay(model: Model, g: Graph, canon: Callable | None, path: list[int],
+           start: tuple | None = None) -> tuple[list[tuple], list]:
+    """Concrete states and labels of a path of state ids (matching orbit and weights),
+    from an initial state, or from `start` (a concrete state in the orbit of path[0])."""
+    fp = (lambda s: hash(canon(s))) if canon else hash
+    fns = [counter_fn(model, c) for c in g.counters]
+    cur = start if start is not None else next(s for s in model.init_states() if fp(s) == g.fps[path[0]])
+    states, labels = [cur], [None]
+    for a, b in zip(path, path[1:]):
+        want = {tuple(g.w[c][e] for c in range(len(g.counters)))
+                for e in g.edges(a) if g.dst[e] == b}
+        for lab, t in model.successors_labeled(cur):
+            if fp(t) == g.fps[b] and tuple(f(cur, t, lab) for f in fns) in want:
+                states.append(t)
+                labels.append(lab)
+                cur = t
+                break
+        else:  # pragma: no cover - a fingerprint collision or a nondeterministic model
+            raise RuntimeError("could not replay the run: no successor matches the stored edge")
+    return states, labels
+
+
+def replay_lasso(model: Model, g: Graph, canon: Callable | None, path: list[int],
+                 loop: int) -> tuple[list[tuple], list]:
+    """A lasso's concrete run: with symmetry the stored cycle closes only up to a renaming
+    of ids, so go round it again until the concrete state repeats (at most n! rounds)."""
+    states, labels = replay(model, g, canon, path)
+    cycle = path[loop:]
+    rounds = 1
+    while states[-1] != states[loop] and rounds < 720:
+        more, more_labels = replay(model, g, canon, cycle, start=states[-1])
+        states += more[1:]
+        labels += more_labels[1:]
+        rounds += 1
+    return states, labels
+
+
+def short_action(a: dict) -> str:
+    kind, name = a.get("kind"), a.get("name")
+    if kind in ("deliver", "duplicate", "drop"):
+        return f"{kind} {name} {a['src']}->{a['dst']}"
+    if kind in ("crash", "restart"):
+        return f"{kind} {a['proc']}"
+    if kind == "partition":
+        return "partition " + "|".join(",".join(map(str, s)) for s in a["sides"])
+    params = a.get("params")
+    if params:
+        args = ", ".join(f"{v}" if not isinstance(v, dict) else json.dumps(v) for v in params.values())
+        return f"{name}({args})" + (f" at {a['proc']}" if "proc" in a else "")
+    if "proc" in a:
+        return f"{name} at {a['proc']}"
+    return str(name)
+
+
+# --------------------------------------------------------------------------- results
+@dataclass
+class MeasureCost:
+    name: str
+    counter: str
+    condition: str
+    origin: str
+    best: int | None
+    worst: int | str | None
+    steps_best: int | None
+    steps_worst: int | str | None
+    best_trace: Any = None          # Trace
+    worst_trace: Any = None         # Trace (a lasso with `loop` when unbounded)
+    never: int = 0                  # stuck states where the condition does not hold
+
+    def to_json(self) -> dict[str, Any]:
+        def run(tr):
+            if tr is None:
+                return None
+            acts = [short_action(s.action) for s in tr.steps[1:]]
+            out: dict[str, Any] = {"steps": acts}
+            if tr.loop is not None:
+                out["loop"] = tr.loop
+            return out
+        return {"measure": self.name, "counter": self.counter, "condition": self.condition,
+                "origin": self.origin, "best": self.best, "worst": self.worst,
+                "steps_best": self.steps_best, "steps_worst": self.steps_worst,
+                "stuck_without": self.never,
+                "best_run": run(self.best_trace), "worst_run": run(self.worst_trace)}
+
+
+@dataclass
+class CostRow:
+    spec: str
+    spec_name: str
+    model: str
+    consts: dict[str, Any]
+    varied: dict[str, Any]          # the constants set by this row's -D (e.g. {"N": 4})
+    measures: list[MeasureCost]
+    distinct: int
+    edges: int
+    seconds: float
+    symmetry: bool
+    stopped: str | None = None
+    closed_form: "ClosedForm | None" = None
+
+    @property
+    def n(self) -> int | None:
+        v = self.consts.get("N")
+        return v if isinstance(v, int) else None
+
+    @property
+    def main(self) -> MeasureCost:
+        return next((m for m in self.measures if m.counter == "messages"), self.measures[0])
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "spec": self.spec, "name": self.spec_name, "model": self.model, "constants": self.consts,
+            "size": self.varied, "distinct": self.distinct, "edges": self.edges,
+            "seconds": round(self.seconds, 3), "symmetry": self.symmetry, "stopped": self.stopped,
+            "measures": [m.to_json() for m in self.measures]}
+        cf = self.closed_form
+        if cf is not None and self.n is not None:
+            out["closed_form"] = {"best": cf.best_text, "worst": cf.worst_text,
+                                  "best_value": cf.best(self.n), "worst_value": cf.worst(self.n),
+                                  "assumptions": cf.assumptions}
+        return out
+
+
+def cost_model(model: Model, spec_path: str, *, symmetry: bool = True, traces: bool = True,
+               max_states: int | None = None, varied: dict[str, Any] | None = None,
+               given: int = 0) -> CostRow:
+    t0 = time.perf_counter()
+    measures = measures_for(model, given)
+    canon = None
+    if symmetry:
+        from .explore.symmetry import canonicalizer
+        canon = canonicalizer(model)
+    g = build_graph(model, measures, canon, max_states)
+    results = []
+    for k, m in enumerate(measures):
+        wi = g.counters.index(m.counter)
+        b, w = best_case(g, k, wi), worst_case(g, k, wi)
+        sb, sw = best_case(g, k, 0), worst_case(g, k, 0)
+        never = sum(1 for i in range(len(g.fps)) if not g.goal[k][i] and i + 1 < len(g.off)
+                    and g.off[i] == g.off[i + 1])
+        mc = MeasureCost(m.name, m.counter, m.text, m.origin, b.value, w.value, sb.value, sw.value,
+                         never=never)
+        if traces:
+            for ext, attr, label in ((b, "best_trace", "best"), (w, "worst_trace", "worst")):
+                if ext.path:
+                    loop = ext.loop
+                    states, labels = (replay(model, g, canon, ext.path) if loop is None else
+                                      replay_lasso(model, g, canon, ext.path, loop))
+                    meta = {"measure": m.name, "counter": m.counter, "condition": m.text,
+                            "extreme": label, "value": ext.value}
+                    if loop is not None:
+                        meta["note"] = (f"the run spends without end: its last state is state {loop}, "
+                                        f"and the steps from there repeat for ever")
+                    tr = model.trace(states, labels, meta)
+                    tr.loop = loop
+                    setattr(mc, attr, tr)
+        results.append(mc)
+    return CostRow(spec_path, model.spec.name, model.config.name, dict(model.config.consts),
+                   dict(varied or {}), results, len(g.fps), len(g.dst), time.perf_counter() - t0,
+                   canon is not None, g.stopped, closed_form_for(spec_path, model))
+
+
+def cost(spec_path: str, model: str | None = None, defines: list[str] | None = None, *,
+         until: list[str] | None = None, symmetry: bool = True, traces: bool = True,
+         max_states: int | None = None, varied: dict[str, Any] | None = None) -> CostRow:
+    m, given = load_with_measures(spec_path, model, defines, until)
+    return cost_model(m, str(spec_path), symmetry=symmetry, traces=traces, max_states=max_states,
+                      varied=varied, given=given)
+
+
+# --------------------------------------------------------------------------- closed forms
+@dataclass
+class ClosedForm:
+    """Best and worst case from the literature, for the assumptions the spec makes."""
+    protocol: str                   # label in tables and the chart
+    best: Callable[[int], int]
+    worst: Callable[[int], int]
+    best_text: str
+    worst_text: str
+    assumptions: str
+    source: str
+
+
+# Keyed by the spec file's stem. Each formula is derived for the spec as written (see the
+# assumptions) and pinned against the exact numbers by tests/checker/test_cost.py.
+CLOSED_FORMS: dict[str, ClosedForm] = {
+    "chang_roberts": ClosedForm(
+        "Chang-Roberts", lambda n: n, lambda n: n * (n + 1) // 2, "N", "N(N+1)/2",
+        "ids 1..N in ring order, the smallest initiator wins; initiators chosen "
+        "nondeterministically; messages until a node has won (no announcement). Best: one "
+        "initiator, whose id goes once round the ring (N; 2N-1 when every node initiates). "
+        "Worst: every node initiates and ids increase along the ring, so id i > 1 travels "
+        "N-i+1 hops before node 1 swallows it and id 1 travels N: N + (N-1) + ... + 1",
+        "Chang & Roberts, CACM 22(5), 1979"),
+}
+
+
+def closed_form_for(spec_path: str | Path, model: Model | None = None) -> ClosedForm | None:
+    return CLOSED_FORMS.get(Path(spec_path).stem)
+
+
+# --------------------------------------------------------------------------- implementations
+@dataclass
+class ImplMap:
+    """How a reference implementation's runs are counted against a spec's measure."""
+    algo: str                       # for Sim ("ring", "ring:lcr", "bully", ...)
+    types: tuple[str, ...] | None   # message types counted (None: all)
+    until: str                      # "elected": up to the step where the first node outputs
+                                    # Elected; "known": until every live node names the leader
+    note: str
+
+
+IMPLS: dict[str, ImplMap] = {
+    "chang_roberts": ImplMap("ring", ("Election",), "elected",
+                             "Election messages sent up to the step where the first node wins"),
+}
+DEFAULT_IMPL = {"ring": "chang_roberts", "lcr": "lcr", "ring:lcr": "lcr", "bully": "bully",
+                "raft": "raft", "paxos": "paxos"}
+
+
+@dataclass
+class ImplCost:
+    algo: str
+    n: int
+    runs: int
+    counts: list[int]               # one per run that elected, in seed order
+    known: list[int]                # the simulator's election (ElectionMeter): all messages
+    unfinished: int                 # runs without a leader by the deadline
+    seconds: float
+    what: str
+
+    def stats(self, xs: list[int] | None = None) -> dict[str, Any]:
+        xs = sorted(self.counts if xs is None else xs)
+        if not xs:
+            return {"min": None, "median": None, "p99": None, "max": None}
+        k = len(xs)
+        med = xs[k // 2] if k % 2 else (xs[k // 2 - 1] + xs[k // 2]) / 2
+        p99 = xs[max(0, math.ceil(0.99 * k) - 1)]
+        return {"min": xs[0], "median": med, "p99": p99, "max": xs[-1]}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"impl": self.algo, "N": self.n, "runs": self.runs, "unfinished": self.unfinished,
+                "counted": self.what, **self.stats(), "seconds": round(self.seconds, 3),
+                "all_messages_until_known": self.stats(self.known)}
+
+
+def impl_costs(algo: str, n: int, runs: int, *, types: tuple[str, ...] | None = None,
+               until: str = "elected", seed0: int = 0, deadline_ms: int = 20_000,
+               what: str = "") -> ImplCost:
+    """Seeded timed simulator runs (no faults, no loss): per run, the messages of the
+    first election, counted as `types`/`until` say."""
+    from reference.drivers.sim import Sim
+    t0 = time.perf_counter()
+    counts, known = [], []
+    unfinished = 0
+    for seed in range(seed0, seed0 + runs):
+        box = {"sent": 0, "at": None}
+
+        def on_record(r, box=box):
+            if box["at"] is not None:
+                return
+            for e in r.get("effects") or ():
+                if e["kind"] == "send" and (types is None or e["msg"].get("type") in types):
+                    box["sent"] += 1
+            if any(e["kind"] == "output" and e["event"].get("event") == "Elected"
+                   for e in r.get("effects") or ()):
+                box["at"] = box["sent"]
+        sim = Sim(algo, nodes=n, seed=seed, on_record=on_record)
+        t = 0
+        while t < deadline_ms:
+            t += 250
+            sim.run(t)
+            els = sim.elections()
+            if els and els[0].end is not None and box["at"] is not None:
+                break
+        els = sim.elections()
+        if not els or els[0].end is None or box["at"] is None:
+            unfinished += 1
+            continue
+        known.append(els[0].messages)
+        counts.append(box["at"] if until == "elected" else
+                      els[0].messages if types is None else box["at"])
+    return ImplCost(algo, n, runs, counts, known, unfinished, time.perf_counter() - t0, what)
+
+
+# --------------------------------------------------------------------------- sizes
+_RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*$")
+
+
+def expand_defines(defines: list[str] | None) -> list[tuple[list[str], dict[str, Any]]]:
+    """-D values with ranges (`N=3..7`) or lists (`N=3,5`) -> one list of plain -D per
+    combination, with the varied constants. A malformed range is a usage error."""
+    fixed: list[str] = []
+    axes: list[tuple[str, list[int]]] = []
+    for d in defines or []:
+        name, eq, value = d.partition("=")
+        name = name.strip()
+        m = _RANGE.match(value)
+        if eq and m:
+            lo, hi = int(m.group(1)), int(m.group(2))
+            if lo > hi:
+                raise CostUsageError(f"-D {d}: empty range (write LOW..HIGH, e.g. {name}=3..7)")
+            axes.append((name, list(range(lo, hi + 1))))
+        elif eq and "," in value:
+            try:
+                axes.append((name, [int(x) for x in value.split(",")]))
+            except ValueError:
+                raise CostUsageError(f"-D {d}: expected integers separated by ',' (e.g. {name}=3,5,7)") from None
+        elif eq and ".." in value:
+            raise CostUsageError(f"-D {d}: expected a range LOW..HIGH of integers, e.g. {name}=3..7")
+        else:
+            fixed.append(d)
+    out = []
+    for combo in itertools.product(*[vals for _, vals in axes]):
+        varied = {name: v for (name, _), v in zip(axes, combo)}
+        out.append((fixed + [f"{k}={v}" for k, v in varied.items()], varied))
+    return out
+
+
+class CostUsageError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- rendering
+def _fmt(v) -> str:
+    if v is None:
+        return "never"
+    if v == UNBOUNDED:
+        return "unbounded"
+    return str(v)
+
+
+def _size(row: CostRow) -> str:
+    if row.varied:
+        return " ".join(f"{k}={v}" for k, v in row.varied.items())
+    return f"N={row.n}" if row.n is not None else "-"
+
+
+def render_table(rows: list[CostRow]) -> str:
+    head = ["spec", "size", "measure", "counter", "best", "worst", "steps", "distinct", "seconds", "closed form"]
+    body = []
+    for r in rows:
+        for m in r.measures:
+            cf = r.closed_form if m is r.main else None
+            formula = ""
+            if cf is not None and r.n is not None and m.counter == "messages":
+                ok = cf.best(r.n) == m.best and cf.worst(r.n) == m.worst
+                formula = (f"{cf.best_text}={cf.best(r.n)}, {cf.worst_text}={cf.worst(r.n)} "
+                           + ("(equal)" if ok else "(DIFFERS)"))
+            body.append([Path(r.spec).stem, _size(r), m.name, m.counter,
+                         _fmt(m.best), _fmt(m.worst), f"{_fmt(m.steps_best)}..{_fmt(m.steps_worst)}",
+                         f"{r.distinct:,}" + (" (stopped)" if r.stopped else ""), f"{r.seconds:.2f}", formula])
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
+    right = {4, 5, 6, 7, 8}
+
+    def line(cells):
+        return "  ".join((c.rjust(w) if i in right else c.ljust(w)) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    out = [line(head)] + [line(b) for b in body]
+    notes = []
+    seen = set()
+    for r in rows:
+        for m in r.measures:
+            key = (r.spec, m.name)
+            if key in seen:
+                continue
+            seen.add(key)
+            src = {"spec": "declared in the spec", "given": "given"}.get(m.origin, f"the spec's {m.origin}")
+            notes.append(f"{Path(r.spec).stem}: {m.name} = {m.counter} until {m.condition} ({src}); "
+                         f"model {r.model}")
+        cf = r.closed_form
+        if cf is not None and ("cf", r.spec) not in seen:
+            seen.add(("cf", r.spec))
+            notes.append(f"{Path(r.spec).stem}: best {cf.best_text}, worst {cf.worst_text} "
+                         f"[{cf.source}]: {cf.assumptions}")
+    out.append("")
+    out.append("best/worst: the counter at the first state where the condition holds, least and "
+               "greatest over every run; steps: the same for the number of steps; distinct: "
+               "states explored (up to the condition, one per symmetry orbit)")
+    out += ["  " + n for n in notes]
+    for r in rows:
+        for m in r.measures:
+            if m.worst == UNBOUNDED and m.worst_trace is not None:
+                tr = m.worst_trace
+                acts = [short_action(s.action) for s in tr.steps[1:]]
+                lp = tr.loop or 0
+                out.append(f"{Path(r.spec).stem} {_size(r)}: {m.name} is unbounded: a cycle spends "
+                           f"{m.counter} before the condition holds; after "
+                           f"{' ; '.join(acts[:lp]) or 'the start'}, repeat: {' ; '.join(acts[lp:])}")
+            if m.never:
+                out.append(f"{Path(r.spec).stem} {_size(r)}: {m.never} reachable stuck state(s) where "
+                           f"{m.name}'s condition never holds (runs that elect nobody)")
+    return "\n".join(out)
+
+
+def render_impl(rows: list[tuple[ImplCost, CostRow | None]]) -> str:
+    head = ["impl", "N", "runs", "min", "median", "p99", "max", "spec best..worst", "within"]
+    body = []
+    for ic, row in rows:
+        st = ic.stats()
+        bounds, within = "-", "-"
+        if row is not None:
+            m = row.main
+            bounds = f"{_fmt(m.best)}..{_fmt(m.worst)}"
+            within = "yes" if impl_within(ic, row) else "NO"
+        body.append([ic.algo, str(ic.n), str(len(ic.counts)) + (f" ({ic.unfinished} unfinished)" if ic.unfinished else ""),
+                     *(str(st[k]) for k in ("min", "median", "p99", "max")), bounds, within])
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
+
+    def line(cells):
+        return "  ".join((c.rjust(w) if 1 <= i <= 6 else c.ljust(w)) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    out = [line(head)] + [line(b) for b in body]
+    whats = sorted({ic.what for ic, _ in rows if ic.what})
+    out += ["", "counted per run (seeded timed simulator, no faults): " + "; ".join(whats)] if whats else []
+    return "\n".join(out)
+
+
+def impl_within(ic: ImplCost, row: CostRow) -> bool:
+    m = row.main
+    if not ic.counts or ic.unfinished or m.best is None:
+        return False
+    lo, hi = min(ic.counts), max(ic.counts)
+    return lo >= m.best and (m.worst == UNBOUNDED or hi <= m.worst)
+
+
+# --------------------------------------------------------------------------- chart
+def plot(rows: list[CostRow], path: str | Path) -> Path:
+    """Best and worst messages against N, one colour per protocol; the closed forms as
+    wide pale bands behind the measured points (a point on its band: they agree)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise CostUsageError(f"--plot {path}: the chart is written as PNG or SVG; name the file *.png or *.svg")
+    groups: dict[str, list[CostRow]] = {}
+    for r in rows:
+        if r.n is not None and r.main.counter == "messages":
+            groups.setdefault(r.spec, []).append(r)
+    fig, ax = plt.subplots(figsize=(8, 5.2), dpi=150)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    allx: set[int] = set()
+    for i, (spec, rs) in enumerate(groups.items()):
+        rs = sorted(rs, key=lambda r: r.n)
+        c = colors[i % len(colors)]
+        cf = rs[0].closed_form
+        name = cf.protocol if cf else rs[0].spec_name
+        xs = [r.n for r in rs]
+        allx.update(xs)
+        if cf is not None:
+            fx = list(range(min(xs), max(xs) + 1))
+            ax.plot(fx, [cf.worst(n) for n in fx], color=c, alpha=0.22, lw=7, solid_capstyle="round",
+                    label=f"{name} worst, closed form {cf.worst_text}")
+            ax.plot(fx, [cf.best(n) for n in fx], color=c, alpha=0.22, lw=7, ls="-", solid_capstyle="round",
+                    label=f"{name} best, closed form {cf.best_text}")
+        wx = [r.n for r in rs if isinstance(r.main.worst, int)]
+        wy = [r.main.worst for r in rs if isinstance(r.main.worst, int)]
+        bx = [r.n for r in rs if isinstance(r.main.best, int)]
+        by = [r.main.best for r in rs if isinstance(r.main.best, int)]
+        ax.plot(wx, wy, color=c, marker="s", ms=6, lw=1.6, ls="--", label=f"{name} worst (exact, every run)")
+        ax.plot(bx, by, color=c, marker="o", ms=6, lw=1.6, label=f"{name} best (exact, every run)")
+        for x, y in zip(wx, wy):
+            ax.annotate(str(y), (x, y), textcoords="offset points", xytext=(0, 7), ha="center",
+                        fontsize=7, color=c)
+        for x, y in zip(bx, by):
+            ax.annotate(str(y), (x, y), textcoords="offset points", xytext=(0, -12), ha="center",
+                        fontsize=7, color=c)
+        unb = [r.n for r in rs if r.main.worst == UNBOUNDED]
+        if unb:
+            ax.plot(unb, [max(wy or by or [0])] * len(unb), color=c, marker="^", ls="none",
+                    label=f"{name} worst unbounded")
+    ax.set_xlabel("N (nodes)")
+    ax.set_ylabel("messages until a leader is elected")
+    ax.set_title("Messages to elect a leader: exact best and worst case over every run", fontsize=10)
+    if allx:
+        ax.set_xticks(sorted(allx))
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", frameon=True)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, metadata={"Software": None} if path.suffix.lower() == ".png" else {"Date": None})
+    plt.close(fig)
+    return path
+
+
+# --------------------------------------------------------------------------- spec/README.md
+SECTION_SPECS = ("bully", "chang_roberts", "lcr", "paxos", "raft")
+SECTION_SIZES = (3, 4, 5, 6)
+SECTION_MODELS = {"raft": "yardstick"}        # the fault-free model of a spec, if not `default`
+SECTION_MAX_STATES = 60_000
+CACHE = "cost.json"
+
+
+def cost_section(spec_dir: str | Path = "spec", *, compute: bool = False) -> str:
+    """The Markdown section of spec/README.md: exact best and worst messages to elect a
+    leader for the shipped specs at N = 3..6, with the closed forms and the chart.
+
+    Numbers come from `spec_dir/cost.json` (written by `write_cost_cache`, e.g. by
+    `elect cost --json`), for rows whose spec file has not changed since; missing or
+    stale rows are computed when `compute` is true and shown as "not computed" otherwise,
+    so `elect table --check` stays fast and deterministic."""
+    d = Path(spec_dir)
+    cache = _read_cache(d / CACHE)
+    lines = ["## The cost of an election", "",
+             "Messages sent until some node is leader, least and greatest over every run of the "
+             "spec (exact: every interleaving explored, `elect cost`). The closed forms are the "
+             "literature's for the same assumptions; a mismatch would be marked.", "",
+             "| spec | model | N | best | worst | steps | distinct states | closed form (best, worst) |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
+    assumptions = []
+    for stem in SECTION_SPECS:
+        path = d / f"{stem}.elect"
+        if not path.exists():
+            continue
+        digest = _digest(path)
+        model = SECTION_MODELS.get(stem)
+        for n in SECTION_SIZES:
+            row = cache.get((stem, model or "default", n))
+            if row is not None and row.get("digest") != digest:
+                row = None
+            if row is None and compute:
+                try:
+                    r = cost(str(path), model, [f"N={n}"], traces=False, max_states=SECTION_MAX_STATES,
+                             varied={"N": n})
+                    row = _cache_row(r, digest)
+                except SpecError:
+                    row = None
+            if row is None:
+                lines.append(f"| {stem} | {model or 'default'} | {n} | | | | | not computed |")
+                continue
+            m = row["measures"][0]
+            cf = CLOSED_FORMS.get(stem)
+            formula = ""
+            if cf is not None:
+                ok = cf.best(n) == m["best"] and cf.worst(n) == m["worst"]
+                formula = f"{cf.best_text} = {cf.best(n)}, {cf.worst_text} = {cf.worst(n)}" + ("" if ok else " **differs**")
+            stopped = " (stopped)" if row.get("stopped") else ""
+            lines.append(f"| {stem} | {row['model']} | {n} | {_fmt(m['best'])} | {_fmt(m['worst'])} | "
+                         f"{_fmt(m['steps_best'])}..{_fmt(m['steps_worst'])} | {row['distinct']:,}{stopped} | {formula} |")
+        cf = CLOSED_FORMS.get(stem)
+        if cf is not None:
+            assumptions.append(f"- **{cf.protocol}** ({cf.source}): best {cf.best_text}, worst "
+                               f"{cf.worst_text}. {cf.assumptions}.")
+    lines += ["", *assumptions, "",
+              "![Best and worst messages against N](cost.png)", "",
+              "Regenerate the chart with `elect cost spec/bully.elect spec/chang_roberts.elect "
+              "spec/lcr.elect -D N=3..6 --plot spec/cost.png`.", ""]
+    return "\n".join(lines)
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _cache_row(r: CostRow, digest: str) -> dict[str, Any]:
+    j = r.to_json()
+    return {"spec": Path(r.spec).stem, "model": r.model, "N": r.n, "digest": digest,
+            "distinct": r.distinct, "stopped": r.stopped,
+            "measures": [{k: m[k] for k in ("measure", "counter", "condition", "best", "worst",
+                                             "steps_best", "steps_worst")} for m in j["measures"]]}
+
+
+def _read_cache(path: Path) -> dict[tuple, dict]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    out = {}
+    for row in data.get("rows", []) if isinstance(data, dict) else []:
+        try:
+            out[(row["spec"], row["model"], row["N"])] = row
+        except (KeyError, TypeError):
+            continue
+    return out
+
+
+def write_cost_cache(rows: list[CostRow], spec_dir: str | Path = "spec") -> Path:
+    """Merge rows of specs in `spec_dir` into spec_dir/cost.json (read by cost_section)."""
+    d = Path(spec_dir)
+    path = d / CACHE
+    cache = _read_cache(path)
+    for r in rows:
+        p = Path(r.spec)
+        if p.parent.resolve() != d.resolve() or r.n is None:
+            continue
+        row = _cache_row(r, _digest(p))
+        cache[(row["spec"], row["model"], row["N"])] = row
+    ordered = [cache[k] for k in sorted(cache, key=lambda k: (k[0], k[1], k[2]))]
+    path.write_text(json.dumps({"generated by": "elect cost (checker/cost.py write_cost_cache)",
+                                "rows": ordered}, indent=1) + "\n")
+    return path
+
+
+# --------------------------------------------------------------------------- command
+def cmd_cost(args) -> int:
+    """`elect cost SPEC... [--model M] [-D N=3..7] [--json] [--plot FILE] [--impl ALGO --runs R]`."""
+    try:
+        sizes = expand_defines(args.defines)
+    except CostUsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg"):
+        print(f"error: --plot {args.plot}: the chart is written as PNG or SVG; name the file *.png or *.svg",
+              file=sys.stderr)
+        return 2
+    if args.runs is not None and args.runs < 1:
+        print(f"error: --runs {args.runs}: give at least 1 run", file=sys.stderr)
+        return 2
+    until = list(getattr(args, "measure", None) or [])
+    rows: list[CostRow] = []
+    for spec in args.specs:
+        for defines, varied in sizes:
+            rows.append(cost(spec, args.model, defines, until=until or None, varied=varied,
+                             traces=True))
+            if not args.json:
+                print(f"  {Path(spec).stem} {_size(rows[-1])}: {rows[-1].distinct:,} states, "
+                      f"{rows[-1].seconds:.1f}s", file=sys.stderr) if sys.stderr.isatty() else None
+    out_dir = getattr(args, "out", None)
+    if out_dir:
+        for r in rows:
+            for m in r.measures:
+                for tr, label in ((m.best_trace, "best"), (m.worst_trace, "worst")):
+                    if tr is not None:
+                        p = Path(out_dir) / Path(r.spec).stem / f"{m.name}-{_size(r).replace(' ', '_')}-{label}.itf.json"
+                        tr.path = str(p)
+                        tr.write(p)
+    impl_rows: list[tuple[ImplCost, CostRow | None]] = []
+    if args.impl:
+        from reference.node import load as load_algo, parse_algo
+        try:
+            load_algo(args.impl)
+        except ValueError as e:
+            print(f"error: --impl {args.impl}: {e}", file=sys.stderr)
+            return 2
+        stem = DEFAULT_IMPL.get(args.impl, DEFAULT_IMPL.get(parse_algo(args.impl)[0]))
+        for r in rows if rows else []:
+            pass
+        ns = sorted({r.n for r in rows if r.n is not None}) or [3]
+        for n in ns:
+            row = next((r for r in rows if r.n == n and Path(r.spec).stem == stem), None) or \
+                next((r for r in rows if r.n == n), None)
+            mp = IMPLS.get(Path(row.spec).stem if row is not None else stem or "")
+            types = mp.types if mp else None
+            until_kind = mp.until if mp else "elected"
+            what = mp.note if mp else "all messages sent up to the step where the first node is elected"
+            impl_rows.append((impl_costs(args.impl, n, args.runs, types=types, until=until_kind, what=what), row))
+    if args.plot:
+        plot(rows, args.plot)
+    if args.json:
+        print(json.dumps({"rows": [r.to_json() for r in rows],
+                          "impl": [dict(ic.to_json(), spec_best=row.main.best if row else None,
+                                        spec_worst=row.main.worst if row else None,
+                                        within=impl_within(ic, row) if row else None)
+                                   for ic, row in impl_rows],
+                          "plot": args.plot}, indent=1, sort_keys=False))
+    else:
+        print(render_table(rows))
+        if impl_rows:
+            print()
+            print(render_impl(impl_rows))
+        if args.plot:
+            print(f"\nchart written to {args.plot}")
+    if impl_rows and not all(row is None or impl_within(ic, row) for ic, row in impl_rows):
+        return 13
+    return 0
