@@ -147,6 +147,8 @@ def check(spec_path: str, model: str | None = None, defines: list[str] | None = 
     if res.states is not None:
         f = res.found
         prop = f.prop if f.kind != "deadlock" else "deadlock"
+        if f.kind == "error":
+            prop = f.error.code
         kind = f.kind
         meta: dict[str, Any] = {
             "property": prop,
