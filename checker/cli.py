@@ -246,11 +246,9 @@ def render_check(res, color: bool = False, html: str | None = None) -> str:
         else:
             lines.append(f"violated: {f.kind} {f.prop} after {n} step{'s' if n != 1 else ''}")
         lines.append("")
-        lines.append(render_text(res.trace, color=color))
-        lines.append("")
+        lines.append(render_text(res.trace, color=color).rstrip("\n"))
         if res.trace_path:
             lines.append(f"trace: {res.trace_path}")
-            lines.append(f"show it again: elect show {res.trace_path}")
         if html:
             lines.append(f"html report: {html}")
     lines.append(fmt_stats(st))
