@@ -185,13 +185,16 @@ def cmd_check(args) -> int:
         from .report.html import render_html
         with open(args.html, "w") as f:
             f.write(render_html(res.trace))
-    if args.dot:
-        from .report.dot import write_dot
-        write_dot(args.spec, args.model, args.defines, args.dot, res)
     if args.json:
         print(json.dumps(res.to_json(), sort_keys=True))
-        return res.exit_code
-    print(render_check(res, color=_color(args, sys.stdout), html=args.html))
+    else:
+        print(render_check(res, color=_color(args, sys.stdout), html=args.html))
+    if args.dot:
+        from .report.dot import write_dot
+        sys.stdout.flush()
+        write_dot(args.spec, args.model, args.defines, args.dot, res)
+        if not args.json:
+            print(f"state graph: {args.dot}")
     return res.exit_code
 
 
