@@ -20,7 +20,7 @@ def test_dot_highlights_the_counterexample(tmp_path):
 
 
 def test_dot_refuses_big_graphs():
-    m = api.load_model(str(ROOT / "spec" / "raft.elect"), "yardstick", ["N=3"])
+    m = api.load_model(str(ROOT / "spec" / "raft.elect"), "yardstick", ["N=4"])
     with pytest.raises(SpecError) as e:
         state_graph_dot(m)
     assert e.value.code == "E415"
