@@ -705,11 +705,14 @@ class Matcher:
                 return [(None, tuple(new))]
             return []
         if k == "duplicate":
-            if e1 not in net:
-                return []
             new = list(s)
-            new[t.net] = runtime.ms_add(net, env)
-            return [(("duplicate", env), tuple(new))]
+            if e1 in net:
+                new[t.net] = runtime.ms_add(net, env)
+                return [(("duplicate", env), tuple(new))]
+            if t.limbo is not None and e1 in s[t.limbo]:
+                new[t.limbo] = runtime.ms_add(s[t.limbo], env)
+                return [(None, tuple(new))]
+            return []
         return []
 
     # -- properties --

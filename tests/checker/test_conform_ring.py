@@ -79,3 +79,28 @@ def test_testgen_runs_replay_in_lockstep(tmp_path):
         rep = replay(str(tmp_path / r["file"]), "ring")
         assert rep.first is None, rep.first.render()
         assert rep.taken == r["steps"]
+
+
+# ---- the same runs of ring:lcr against spec/lcr.elect (actor style, the code's own names) ----
+
+LCR = str(ROOT / "spec" / "lcr.elect")
+LCR_FAULTS = ["", "0.005s kill 3; 0.008s restart 3", "0.002s partition 1,2|3,4,5; 0.03s heal", "0.01s kill 2"]
+
+
+@pytest.mark.skipif(not Path(LCR).exists(), reason="spec/lcr.elect is not there yet")
+@pytest.mark.parametrize("seed", range(6))
+def test_lcr_runs_conform_to_the_lcr_spec(seed):
+    f = LCR_FAULTS[seed % len(LCR_FAULTS)]
+    sim = Sim("ring:lcr", 5, seed=seed, loss=0.05 * (seed % 2), duplicate=0.05 * (seed % 3 == 0), faults=f or None)
+    sim.run(500)
+    res = conform(LCR, f"<lcr seed {seed}>", None, [], records=parse_records(sim.trace_text()))
+    assert res.verdict == "conforms", render_text(res)
+
+
+@pytest.mark.skipif(not Path(LCR).exists(), reason="spec/lcr.elect is not there yet")
+def test_plain_ring_is_not_lcr():
+    sim = Sim("ring", 4, seed=1)
+    sim.run(300)
+    res = conform(LCR, "<ring>", None, [], records=parse_records(sim.trace_text()))
+    assert res.verdict == "nonconform" and res.failed_record.kind == "start"
+    assert any(r.field == "state.initiator" for r in res.reasons)
