@@ -130,6 +130,25 @@ def _load_spec(path: str):
     return _SPECS[key]
 
 
+def counts(mapping: Mapping, ts, header: dict | None, nodes: list) -> dict[str, list]:
+    """The constants the trace's lanes fix: "count": "N" (the integer lanes) or
+    {"C": "client"} (the lanes of that kind, as the header lists them)."""
+    from .conformance.engine import lane_kinds
+    out: dict[str, list] = {}
+    spec = mapping.count
+    if isinstance(spec, str):
+        spec = {spec: None}
+    kinds = lane_kinds(header)
+    for name, kind in (spec or {}).items():
+        if name not in ts.consts:
+            continue
+        if kind is None:
+            out[name] = [n for n in nodes if isinstance(n, int) and not isinstance(n, bool)]
+        else:
+            out[name] = [n for n in nodes if kinds.get(n) == kind]
+    return out
+
+
 def load_mapping_for(spec_path: str, ts, header: dict | None) -> Mapping:
     protocol = (header or {}).get("protocol")
     path = find_mapping(spec_path, protocol)
@@ -166,13 +185,12 @@ def conform(spec_path: str, trace_path: str, model: str | None = None, defines: 
     nodes = header_nodes(header)
     if nodes is None:
         nodes = sorted({r.node for r in recs if r.node is not None}, key=repr)
-    lanes = [n for n in nodes if isinstance(n, int) and not isinstance(n, bool)]
-    if mapping.count and mapping.count in ts.consts:
-        if mapping.count in fixed and fixed[mapping.count] != len(lanes):
-            raise ConformUsage(f"-D {mapping.count}={fixed[mapping.count]}, but the trace has {len(lanes)} "
+    for name, lanes in counts(mapping, ts, header, nodes).items():
+        if name in fixed and fixed[name] != len(lanes):
+            raise ConformUsage(f"-D {name}={fixed[name]}, but the trace has {len(lanes)} "
                                f"nodes ({', '.join(map(str, lanes))})")
-        if mapping.count not in fixed:
-            defines.append(f"{mapping.count}={len(lanes)}")
+        if name not in fixed:
+            defines.append(f"{name}={len(lanes)}")
     crashes, parts, big = _trace_facts(recs)
     crash_native = any(r.kind in ("crash", "restart") and
                        any(x.kind in ("crash", "restart") for x in (mapping.rules_for(r.input) or [_native(r)]))
@@ -346,9 +364,8 @@ class ConformStream:
         mapping = load_mapping_for(spec_path, ts, header)
         given = {d.partition("=")[0].strip() for d in defines or []}
         defines = [d for d in mapping.define_args() if d.partition("=")[0] not in given] + list(defines or [])
-        lanes = [n for n in nodes if isinstance(n, int)]
-        if mapping.count and mapping.count in ts.consts:
-            defines.append(f"{mapping.count}={len(lanes)}")
+        for name, lanes in counts(mapping, ts, header, list(nodes)).items():
+            defines.append(f"{name}={len(lanes)}")
         raisable = [n for n, c in ts.consts.items() if getattr(c, "bound", False)] + \
             [b for b in mapping.bounds if b in ts.consts]
         actor_net = mapping.network == "spec" and bool(ts.messages)

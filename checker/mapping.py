@@ -7,7 +7,16 @@ implementation (`protocol`, as trace headers name it):
       "spec": "raft.elect",                  the spec it maps to (informative)
       "protocol": "raft",                    trace headers with this protocol use it
       "process": "Node",                     the id type of the trace's node lanes
-      "count": "N",                          the constant set to the number of nodes
+      "count": "N",                          the constant set to the number of node lanes
+                                             (those with integer ids); or {"C": "client"}:
+                                             C is the number of lanes of that kind
+      "lanes": {"resource": {"process": "Resource", "id": "C + 1", "state": {...}},
+                "service": {"process": null, "state": {"holders": "holders"}}},
+                                             other kinds of lanes (the header's node "kind",
+                                             or a lane's own id): their spec process (null:
+                                             the spec's globals), the spec id of a named lane,
+                                             and their observed fields; integer lanes
+                                             without an entry are "process"
       "state":    {"term": "term", ...},     observed field -> spec process field, or
                                              "VAR[node]" for a global map indexed by node
       "unobserved": ["leader"],              recorded fields the spec does not model
@@ -91,6 +100,17 @@ class Rule:
 
 
 @dataclass
+class LaneMap:
+    """One kind of lane in the trace (the header's node "kind", or a lane's own id)."""
+    key: str
+    process: str | None            # the spec process of these lanes; None: the spec's globals
+    id: Any = None                 # the spec id of a named lane ("resource"): an int or a
+                                   # constant expression ("C + 1"); None: the lane's own id
+    state: dict[str, str] = field(default_factory=dict)
+    unobserved: set[str] = field(default_factory=set)
+
+
+@dataclass
 class MsgMap:
     impl: str                     # the implementation's message type
     spec: str | None              # the spec's message name, None: not modelled
@@ -102,7 +122,7 @@ class Mapping:
     path: str
     protocol: str
     process: str
-    count: str | None
+    count: Any
     state: dict[str, str]                         # impl field -> spec target
     unobserved: set[str]
     values: dict[str, dict[str, str]]
@@ -114,6 +134,7 @@ class Mapping:
     replay: dict[str, list[dict]]
     raw: dict[str, Any]
     defines: dict[str, Any] = field(default_factory=dict)
+    lanes: dict[str, LaneMap] = field(default_factory=dict)
 
     def define_args(self) -> list[str]:
         """The mapping's constants as -D arguments (the implementation's configuration)."""
@@ -179,7 +200,8 @@ def load_mapping(path: str | Path) -> Mapping:
     if not isinstance(raw, dict):
         raise MapError(f"{p}: a mapping is a JSON object")
     known = {"spec", "protocol", "process", "count", "state", "unobserved", "values", "messages", "inputs",
-             "sends", "network", "bounds", "replay", "comment", "format", "version", "options", "defines"}
+             "sends", "network", "bounds", "replay", "comment", "format", "version", "options", "defines",
+             "lanes"}
     extra = sorted(set(raw) - known)
     if extra:
         raise MapError(f"{p}: unknown key '{extra[0]}' (known: {', '.join(sorted(known))})")
@@ -194,6 +216,12 @@ def load_mapping(path: str | Path) -> Mapping:
         else:
             raise MapError(f"{p}: messages.{impl}: expected null, a name or an object")
     inputs = {k: _rule(v, f"{p}: inputs.{k}") for k, v in (raw.get("inputs") or {}).items()}
+    lanes: dict[str, LaneMap] = {}
+    for key, ln in (raw.get("lanes") or {}).items():
+        if not isinstance(ln, dict):
+            raise MapError(f"{p}: lanes.{key}: expected an object with 'process', 'id', 'state'")
+        lanes[key] = LaneMap(key, ln.get("process"), ln.get("id"), dict(ln.get("state") or {}),
+                             set(ln.get("unobserved") or ()))
     network = raw.get("network", "spec")
     if network not in ("spec", "none"):
         raise MapError(f"{p}: 'network' must be \"spec\" or \"none\"")
@@ -201,7 +229,7 @@ def load_mapping(path: str | Path) -> Mapping:
                    raw.get("count", "N"), dict(raw.get("state") or {}), set(raw.get("unobserved") or ()),
                    dict(raw.get("values") or {}), msgs, inputs, dict(raw.get("sends") or {}), network,
                    list(raw.get("bounds") or ()), dict(raw.get("replay") or {}), raw,
-                   dict(raw.get("defines") or {}))
+                   dict(raw.get("defines") or {}), lanes)
 
 
 def default_mapping(ts, protocol: str = "") -> Mapping:

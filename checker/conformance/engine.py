@@ -42,7 +42,7 @@ from .. import runtime
 from ..compile import compile_model
 from ..diagnostics import EvalError
 from ..dsl import ast as A
-from ..mapping import MapError, Mapping, Rule, Values
+from ..mapping import LaneMap, MapError, Mapping, Rule, Values
 from ..modelconfig import resolve_model
 from ..typecheck import TypedSpec, walk_stmts
 from ..types import IdT, IntT, MapT, SetT, Ty
@@ -96,6 +96,7 @@ class Target:
             raise MapError(f"{mapping.path}: 'process': the spec has no process or id type '{self.proc}'")
         self.invariants = m.of_kind("invariant")
         self.transitions = m.of_kind("transition")
+        self.field_slots = {k for k, sl in enumerate(L.slots) if sl.kind == "field"}
         # messages the spec lost to a crash, kept aside (see the module docstring)
         self.limbo = len(L.slots) if (self.net is not None and self.down is not None) else None
 
@@ -183,12 +184,49 @@ class Item:
     gsends: list = field(default_factory=list)      # [(slot, index, value, effect index, text)]
     net: tuple | None = None               # network record in spec terms
     spec_sends: bool = False               # does the record send spec messages?
+    lane: Any = None                       # the record's Lane
 
 
 def _elem_type(t: Ty | None) -> Ty | None:
     if isinstance(t, SetT):
         return t.elem
     return t
+
+
+@dataclass
+class Lane:
+    key: str
+    process: str | None
+    info: Any
+    lo: int | None
+    hi: int | None
+    fixed: int | None
+    obs: dict
+
+
+def lane_kinds(header: dict | None) -> dict:
+    """node id -> its kind, from a header whose nodes are objects {"id", "kind"}."""
+    out = {}
+    for n in (header or {}).get("nodes") or ():
+        if isinstance(n, dict) and "id" in n:
+            out[n["id"]] = n.get("kind")
+    return out
+
+
+def const_value(expr: Any, consts: dict[str, Any], where: str) -> int:
+    """An int, or a constant expression over the model's constants ("C + 1")."""
+    if isinstance(expr, int) and not isinstance(expr, bool):
+        return expr
+    if isinstance(expr, str):
+        import re
+        if re.fullmatch(r"[A-Za-z_0-9+\-* ()]+", expr):
+            try:
+                v = eval(compile(expr, "<lane id>", "eval"), {"__builtins__": {}}, dict(consts))
+                if isinstance(v, int):
+                    return v
+            except Exception:
+                pass
+    raise MapError(f"{where}: expected an int or a constant expression, found {json.dumps(expr)}")
 
 
 class Preparer:
@@ -204,37 +242,77 @@ class Preparer:
             if name not in ids:
                 ids[name] = target.gen.bounds(it)
         self.values = Values(ids, target.gen.bounds, self.m.values)
-        self.proc_info = self.ts.processes.get(self.t.proc)
-        self.obs_targets = self._obs_targets()
+        self.kinds = lane_kinds(header)
+        self.lanes: dict[Any, Lane] = {}
+        default = LaneMap("node", self.t.proc, None, dict(self.m.state), set(self.m.unobserved))
+        self.default_lane = self._lane(default)
+        self.proc_info = self.default_lane.info
+        self.obs_targets = self.default_lane.obs
         self.msg_map = self._messages()
         self.tags = target.gen.tags
 
-    # -- observed fields --
-    def _obs_targets(self) -> dict[str, tuple[int, int | None, Ty, str]]:
-        """impl field -> (slot, key offset, type, spec name)."""
-        out: dict[str, tuple[int, int | None, Ty, str]] = {}
+    # -- lanes and observed fields --
+    def lane(self, node: Any, where: str) -> "Lane":
+        """The lane of a record's node: its spec process, id and observed fields."""
+        if node in self.lanes:
+            return self.lanes[node]
+        kind = self.kinds.get(node)
+        lm = self.m.lanes.get(str(node)) or (self.m.lanes.get(kind) if kind else None)
+        if lm is None:
+            if isinstance(node, bool) or not isinstance(node, int):
+                raise Unmappable(f"{where}: node {json.dumps(node)} is not a process of the spec "
+                                 f"(give its kind a \"lanes\" entry in the mapping)")
+            lane = self.default_lane
+        else:
+            lane = self._lane(lm)
+        self.lanes[node] = lane
+        return lane
+
+    def _lane(self, lm: LaneMap) -> "Lane":
+        proc = lm.process
+        info = self.ts.processes.get(proc) if proc else None
+        lo = hi = None
+        if proc in self.t.gen.ids:
+            lo, hi = self.t.gen.ids[proc]
+        elif proc in self.ts.idtypes:
+            lo, hi = self.t.gen.bounds(self.ts.idtypes[proc])
+        elif proc is not None:
+            raise MapError(f"{self.m.path}: lanes.{lm.key}: the spec has no process or id type '{proc}'")
+        fixed = None
+        if lm.id is not None:
+            fixed = const_value(lm.id, self.t.consts(), f"{self.m.path}: lanes.{lm.key}.id")
+        lane = Lane(lm.key, proc, info, lo, hi, fixed, {})
+        lane.obs = self._obs_targets(lane, lm)
+        return lane
+
+    def _obs_targets(self, lane: "Lane", lm: LaneMap) -> dict[str, tuple[int, Any, Ty, str]]:
+        """impl field -> (slot, key offset or None for a plain global, type, spec name)."""
+        out: dict[str, tuple[int, Any, Ty, str]] = {}
         L = self.t.layout
-        names = dict(self.m.state)
-        if self.proc_info is not None and not self.m.state:
-            for f in self.proc_info.fields:
+        names = dict(lm.state)
+        if lane.info is not None and not lm.state:
+            for f in lane.info.fields:
                 names.setdefault(f, f)
         for impl, target in names.items():
-            if impl in self.m.unobserved:
+            if impl in lm.unobserved:
                 continue
+            where = f"{self.m.path}: state.{impl}" if lm.key == "node" else f"{self.m.path}: lanes.{lm.key}.state.{impl}"
             if "[" in target:
                 var = target.split("[", 1)[0].strip()
                 if var not in self.ts.vars:
-                    raise MapError(f"{self.m.path}: state.{impl}: no global var '{var}' in the spec")
+                    raise MapError(f"{where}: no global var '{var}' in the spec")
                 vt = self.ts.vars[var].ty
                 if not isinstance(vt, MapT):
-                    raise MapError(f"{self.m.path}: state.{impl}: '{var}' is not a map indexed by node")
+                    raise MapError(f"{where}: '{var}' is not a map indexed by node")
                 lo = self.t.gen.bounds(vt.key)[0]
                 out[impl] = (L.var[var], lo, vt.val, var)
+            elif lane.info is not None and target in lane.info.fields:
+                k = L.fld[(lane.process, target)]
+                out[impl] = (k, lane.lo, lane.info.fields[target].ty, target)
+            elif lane.process is None and target in self.ts.vars:
+                out[impl] = (L.var[target], None, self.ts.vars[target].ty, target)
             else:
-                if self.proc_info is None or target not in self.proc_info.fields:
-                    raise MapError(f"{self.m.path}: state.{impl}: process '{self.t.proc}' has no field '{target}'")
-                k = L.fld[(self.t.proc, target)]
-                out[impl] = (k, self.t.lo, self.proc_info.fields[target].ty, target)
+                raise MapError(f"{where}: process '{lane.process}' has no field '{target}'")
         return out
 
     def _messages(self) -> dict[str, tuple[str | None, list[tuple[int, str | None]]]]:
@@ -261,10 +339,13 @@ class Preparer:
         return out
 
     def spec_id(self, v: Any, where: str) -> Any:
-        if isinstance(v, bool) or not isinstance(v, int):
+        lane = self.lane(v, where)
+        if lane.fixed is not None:
+            return lane.fixed
+        if lane.lo is None:
             raise Unmappable(f"{where}: node {json.dumps(v)} is not a process of the spec")
-        if not self.t.lo <= v <= self.t.hi:
-            raise Unmappable(f"{where}: unknown node {v} (the spec's {self.t.proc} ids are {self.t.lo}..{self.t.hi})")
+        if not lane.lo <= v <= lane.hi:
+            raise Unmappable(f"{where}: unknown node {v} (the spec's {lane.process} ids are {lane.lo}..{lane.hi})")
         return v
 
     def envelope(self, msg: dict, src: Any, dst: Any, where: str) -> tuple | None:
@@ -317,7 +398,7 @@ class Preparer:
             raise Unmappable(str(e)) from None
 
     # -- the rules --
-    def default_rules(self, rec: Record) -> list[Rule]:
+    def default_rules(self, rec: Record, lane: "Lane") -> list[Rule]:
         k = rec.kind
         inp = rec.input
         if k == "start":
@@ -326,7 +407,7 @@ class Preparer:
             return [Rule(k, source="default")]
         if k == "timer":
             name = inp.get("name")
-            if self.proc_info and any(h.kind == "timeout" and h.name == name for h in self.proc_info.handlers):
+            if lane.info and any(h.kind == "timeout" and h.name == name for h in lane.info.handlers):
                 return [Rule("timeout", name, source="default")]
             return [Rule("stutter", source="default")]
         if k == "receive":
@@ -340,14 +421,15 @@ class Preparer:
         if rec.node is None:
             it.net = self.net_item(rec, where)
             return it
-        it.pid = self.spec_id(rec.node, f"{where}: node")
-        rules = self.m.rules_for(rec.input) or self.default_rules(rec)
-        it.alts = [self.alt(rec, r, it.pid, where) for r in rules]
+        it.lane = lane = self.lane(rec.node, f"{where}: node")
+        it.pid = self.spec_id(rec.node, f"{where}: node") if lane.process is not None else None
+        rules = self.m.rules_for(rec.input) or self.default_rules(rec, lane)
+        it.alts = [self.alt(rec, r, it.pid, where, lane) for r in rules]
         # observed fields
         st = rec.state or {}
         obs = []
         for impl, v in st.items():
-            tgt = self.obs_targets.get(impl)
+            tgt = lane.obs.get(impl)
             if tgt is None:
                 continue
             slot, lo, ty, _ = tgt
@@ -355,7 +437,12 @@ class Preparer:
                 val = self.values.to_spec(v, ty, f"{where}: state.{impl}", impl)
             except MapError as e:
                 raise Unmappable(str(e)) from None
-            obs.append((slot, it.pid - lo, val, impl))
+            if lo is None:
+                obs.append((slot, None, val, impl))
+            else:
+                idx = (it.pid if lane.process is not None and slot in self.t.field_slots else
+                       self.spec_id(rec.node, f"{where}: node"))
+                obs.append((slot, idx - lo, val, impl))
         it.obs = tuple(obs)
         # messages sent
         sends = []
@@ -369,12 +456,9 @@ class Preparer:
                 self.global_send(it, i, e, where)
                 continue
             dst = e.get("to")
-            try:
-                dst_id = self.spec_id(dst, f"{where}: effects[{i}].to")
-            except Unmappable:
-                if self.envelope(msg, it.pid, self.t.lo, f"{where}: effects[{i}]") is None:
-                    continue
-                raise
+            if self.msg_map.get(msg.get("type"), (1,))[0] is None:
+                continue
+            dst_id = self.spec_id(dst, f"{where}: effects[{i}].to")
             env = self.envelope(msg, it.pid, dst_id, f"{where}: effects[{i}]")
             if env is None:
                 continue
@@ -411,16 +495,19 @@ class Preparer:
         it.gsends.append((self.t.layout.var[var], key - lo, val, i,
                           f"effects[{i}]: send {fmt_msg(msg)} to {e.get('to')}", var, key, skip))
 
-    def alt(self, rec: Record, r: Rule, pid: Any, where: str) -> Alt:
+    def alt(self, rec: Record, r: Rule, pid: Any, where: str, lane: "Lane") -> Alt:
         a = Alt(r)
-        P = self.t.proc
+        P = lane.process
+        if P is None and r.kind in ("timeout", "handler", "deliver", "crash", "restart"):
+            a.error = f"lane '{lane.key}' has no process in the spec: only global actions and stutters"
+            return a
         if r.kind == "timeout":
             a.fn = f"t_{P}_{r.name}_{pid}_L"
             if a.fn not in self.t.ns:
                 a.error = f"the spec has no `on timeout {r.name}` in process {P}"
         elif r.kind == "handler":
             a.fn = f"a_{P}_{r.name}_{pid}_L"
-            h = self.find_handler(r.name, "action")
+            h = self.find_handler(r.name, "action", lane)
             if a.fn not in self.t.ns or h is None:
                 a.error = f"the spec has no `action {r.name}` in process {P}"
             else:
@@ -438,8 +525,22 @@ class Preparer:
                 a.chosen = self.chosen(act.body, r, rec, where)
         elif r.kind == "deliver":
             inp = rec.input
-            msg = dict(inp["msg"])
-            src = self.spec_id(inp.get("from"), f"{where}: input.from")
+            if r.params.get("msg") is not None or "from" in r.params:
+                # a message named by the record's fields (e.g. a resource's `accept`)
+                spec_msg = self.ts.messages.get(r.name)
+                msg = {"type": r.name}
+                for f, expr in (r.params.get("msg") or {}).items():
+                    msg[f] = self.param(expr, rec, None, where)
+                src = self.spec_id(self.param(r.params.get("from", "from"), rec, None, where), f"{where}: from")
+                if spec_msg is None:
+                    a.error = f"the spec has no message '{r.name}'"
+                    return a
+            else:
+                if not isinstance(inp.get("msg"), dict):
+                    raise Unmappable(f"{where}: the rule 'deliver {r.name}' needs input.msg, or \"params\" "
+                                     f"with \"from\" and \"msg\"")
+                msg = dict(inp["msg"])
+                src = self.spec_id(inp.get("from"), f"{where}: input.from")
             env = self.envelope(msg, src, pid, f"{where}: input.msg")
             if r.name not in self.ts.messages:
                 a.error = f"the spec has no message '{r.name}'"
@@ -452,10 +553,11 @@ class Preparer:
                 a.env = env
         return a
 
-    def find_handler(self, name: str, kind: str):
-        if self.proc_info is None:
+    def find_handler(self, name: str, kind: str, lane: "Lane | None" = None):
+        info = (lane or self.default_lane).info
+        if info is None:
             return None
-        return next((h for h in self.proc_info.handlers if h.name == name and h.kind == kind), None)
+        return next((h for h in info.handlers if h.name == name and h.kind == kind), None)
 
     def chosen(self, body, r: Rule, rec: Record, where: str) -> tuple | None:
         names = [(st.name, st.src.ty) for st in walk_stmts(body) if isinstance(st, A.Choose)]
@@ -587,11 +689,11 @@ class Matcher:
             return []
         if k == "timeout":
             out = []
-            self._call(ns[a.fn], (s, out, ("timeout", t.proc, a.rule.name, pid)))
+            self._call(ns[a.fn], (s, out, ("timeout", it.lane.process, a.rule.name, pid)))
             return [(lab, s2, net, limbo) for lab, s2 in out]
         if k == "handler":
             out = []
-            self._call(ns[a.fn], (s, out, ("action", t.proc, a.rule.name, pid)))
+            self._call(ns[a.fn], (s, out, ("action", it.lane.process, a.rule.name, pid)))
             return [(lab, s2, net, limbo) for lab, s2 in out
                     if self.params_fit(a, lab[4] if a.params else None, lab[-1])]
         if k == "action":
@@ -652,7 +754,7 @@ class Matcher:
 
     def fits(self, it: Item, s2: tuple, base, t: Target) -> bool:
         for slot, i, v, _ in it.obs:
-            if s2[slot][i] != v:
+            if (s2[slot][i] if i is not None else s2[slot]) != v:
                 return False
         if t.net is not None and base is not None:
             new = s2[t.net] - base

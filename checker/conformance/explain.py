@@ -165,9 +165,10 @@ class Explainer:
         out = []
         rec_state = it.rec.state or {}
         for slot, i, v, impl in it.obs:
-            if s2[slot][i] != v:
-                ty = self.prep.obs_targets[impl][2]
-                sv = self.spec_val(s2[slot][i], ty)
+            got = s2[slot][i] if i is not None else s2[slot]
+            if got != v:
+                ty = it.lane.obs[impl][2]
+                sv = self.spec_val(got, ty)
                 rv = json.dumps(rec_state.get(impl))
                 text = (f"field '{impl}': spec {sv}, recorded {rv}" if not stutter else
                         f"the record changes '{impl}' (spec {sv}, recorded {rv})")
@@ -265,7 +266,7 @@ class Explainer:
     # ---- guards ----
     def decl_of(self, it: Item, a: Alt):
         r = a.rule
-        p = self.prep.proc_info
+        p = it.lane.info if it.lane is not None else None
         if r.kind == "timeout" and p:
             return next((h for h in p.handlers if h.kind == "timeout" and h.name == r.name), None)
         if r.kind == "handler" and p:
@@ -291,10 +292,10 @@ class Explainer:
         for n in names:
             if isinstance(n, A.Name) and n.ref and n.id not in seen:
                 kind = n.ref[0]
-                if kind == "field" and self.prep.proc_info is not None:
-                    k = self.t.layout.fld[(self.t.proc, n.id)]
-                    ty = self.prep.proc_info.fields[n.id].ty
-                    vals.append(f"{n.id} = {self.spec_val(s[k][it.pid - self.t.lo], ty)}")
+                if kind == "field" and it.lane is not None and it.lane.info is not None:
+                    k = self.t.layout.fld[(it.lane.process, n.id)]
+                    ty = it.lane.info.fields[n.id].ty
+                    vals.append(f"{n.id} = {self.spec_val(s[k][it.pid - it.lane.lo], ty)}")
                 elif kind == "const":
                     vals.append(f"{n.id} = {self.t.consts()[n.id]}")
                     if n.id in self.raisable or n.id in self.fixed:
