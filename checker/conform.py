@@ -52,6 +52,18 @@ class ConformResult:
     state_lines: list[str] = field(default_factory=list)
     explanation: str | None = None
     props: list[str] = field(default_factory=list)
+    lifted: list[str] = field(default_factory=list)     # bounds only guards read: raised at once
+
+    def bounds_text(self) -> str:
+        b = self.outcome.bounds
+        lifted = [k for k in sorted(b) if k in self.lifted]
+        raised = [f"{k}={b[k]}" for k in sorted(b) if k not in self.lifted]
+        parts = []
+        if lifted:
+            parts.append(f"lifted {', '.join(lifted)} (only guards read them; up to {b[lifted[0]]})")
+        if raised:
+            parts.append(f"raised {', '.join(raised)}")
+        return "; ".join(parts)
 
     @property
     def verdict(self) -> str:
@@ -76,7 +88,7 @@ class ConformResult:
             "verdict": o.verdict, "spec": self.spec, "trace": self.trace, "model": self.model,
             "mapping": self.mapping, "records": len(self.records), "matched": o.matched, "steps": o.steps,
             "seconds": round(o.seconds, 3), "candidates": o.candidates, "bounds": o.bounds,
-            "invariants": self.props,
+            "invariants": self.props, "lifted": self.lifted,
         }
         r = self.failed_record
         if r is not None:
@@ -212,7 +224,7 @@ def conform(spec_path: str, trace_path: str, model: str | None = None, defines: 
     outcome = matcher.run(started=t0)
     target = matcher.t
     res = ConformResult(spec_path, trace_path, target.cfg.name, outcome, recs, mapping.path,
-                        props=[p.name for p in target.invariants + target.transitions])
+                        props=[p.name for p in target.invariants + target.transitions], lifted=sorted(eager))
     if outcome.verdict == "nonconform" and outcome.failed_at is not None:
         ex = Explainer(target, prep, matcher, fixed, raisable)
         res.reasons = ex.explain(items[outcome.failed_at], outcome.frontier or [])
@@ -281,11 +293,11 @@ def render_text(res: ConformResult) -> str:
     o = res.outcome
     lines: list[str] = []
     model = f" (model {res.model})" if res.model and res.model != "(spec defaults)" else ""
-    bounds = ", ".join(f"{k}={v}" for k, v in sorted(o.bounds.items()))
+    bounds = res.bounds_text()
     if o.verdict == "conforms":
         lines.append(f"conforms: {res.trace} is a behaviour of {res.spec}{model}")
         lines.append(f"  {o.matched} records matched, {o.steps} spec steps, {o.seconds:.2f} s"
-                     + (f"; search bounds raised: {bounds}" if bounds else ""))
+                     + (f"; search bounds: {bounds}" if bounds else ""))
         if res.props:
             lines.append(f"  held at every record: {', '.join(res.props)}")
         return "\n".join(lines)
@@ -322,7 +334,7 @@ def render_text(res: ConformResult) -> str:
     if res.bound_note:
         lines.append(f"  note: {res.bound_note}")
     if bounds:
-        lines.append(f"  search bounds raised to: {bounds}")
+        lines.append(f"  search bounds: {bounds}")
     if o.failed_at:
         lines.append("  the records before it:")
         for p in res.records[max(0, o.failed_at - 3):o.failed_at]:

@@ -289,3 +289,9 @@ def test_bounds_are_lifted_without_changing_the_verdict():
     res = run_conform(sim_trace("raft", 3, 3, "1s kill leader; 1.5s restart all", ms=3000))
     assert res.verdict == "conforms"
     assert set(res.outcome.bounds) == {"MAX_TERM", "MAX_BEATS"}
+
+
+def test_a_trace_of_another_protocol_is_exit_2():
+    code, out, err = cli("conform", RAFT, str(ROOT / "traces" / "recorded" / "bully" / "sim-default-n3-seed0.jsonl"))
+    assert code == 2 and out == ""
+    assert "a run of 'bully'" in err and "raft.map.json" in err
