@@ -68,7 +68,7 @@ from .types import (AnyT, BoolT, EmptyT, EnumT, IdT, IntT, MapT, NoneT, OptT, Re
 DOMAIN_LIMIT = 4096          # most values a finite type may have when it is enumerated
 WIDEN_AFTER = 6              # rounds of the range analysis before widening
 MAX_ROUNDS = 200
-SOLVER_LOGIC = "QF_BV"
+SOLVER_LOGIC = "QF_FD"
 
 
 def refuse(code: str, message: str, span: Span | None, source: str | None, hint: str | None = None) -> SpecError:
@@ -766,32 +766,55 @@ TRUE = z3.BoolVal(True)
 FALSE = z3.BoolVal(False)
 
 
+TRUE_ID, FALSE_ID = TRUE.get_id(), FALSE.get_id()
+
+
+def is_t(x) -> bool:
+    return x.get_id() == TRUE_ID
+
+
+def is_f(x) -> bool:
+    return x.get_id() == FALSE_ID
+
+
+def _mk(op, args: list):
+    """And/Or of Bool terms without z3py's per-argument coercion."""
+    arr = (z3.Ast * len(args))()
+    for i, a in enumerate(args):
+        arr[i] = a.as_ast()
+    ctx = args[0].ctx
+    return z3.BoolRef(op(ctx.ref(), len(args), arr), ctx)
+
+
 def conj(xs) -> z3.BoolRef:
     out = []
     for x in xs:
-        if x is True or z3.is_true(x):
+        i = x.get_id()
+        if i == TRUE_ID:
             continue
-        if x is False or z3.is_false(x):
+        if i == FALSE_ID:
             return FALSE
         out.append(x)
-    return TRUE if not out else out[0] if len(out) == 1 else z3.And(out)
+    return TRUE if not out else out[0] if len(out) == 1 else _mk(z3.Z3_mk_and, out)
 
 
 def disj(xs) -> z3.BoolRef:
     out = []
     for x in xs:
-        if x is False or z3.is_false(x):
+        i = x.get_id()
+        if i == FALSE_ID:
             continue
-        if x is True or z3.is_true(x):
+        if i == TRUE_ID:
             return TRUE
         out.append(x)
-    return FALSE if not out else out[0] if len(out) == 1 else z3.Or(out)
+    return FALSE if not out else out[0] if len(out) == 1 else _mk(z3.Z3_mk_or, out)
 
 
 def neg(x) -> z3.BoolRef:
-    if z3.is_true(x):
+    i = x.get_id()
+    if i == TRUE_ID:
         return FALSE
-    if z3.is_false(x):
+    if i == FALSE_ID:
         return TRUE
     if z3.is_not(x):
         return x.arg(0)
@@ -799,9 +822,9 @@ def neg(x) -> z3.BoolRef:
 
 
 def implies(a, b) -> z3.BoolRef:
-    if z3.is_true(a):
+    if is_t(a):
         return b
-    if z3.is_false(a) or z3.is_true(b):
+    if is_f(a) or is_t(b):
         return TRUE
     return z3.Implies(a, b)
 
@@ -859,9 +882,9 @@ def concrete(v):
         n = num(v)
         if n is not None:
             return n
-        if z3.is_true(v):
+        if is_t(v):
             return True
-        if z3.is_false(v):
+        if is_f(v):
             return False
         return NC
     if v is NONE:
@@ -949,9 +972,9 @@ def eq_const(x, d) -> z3.BoolRef:
 def ite(c, a, b):
     if a is b:
         return a
-    if z3.is_true(c):
+    if is_t(c):
         return a
-    if z3.is_false(c):
+    if is_f(c):
         return b
     if a is NONE and b is NONE:
         return NONE
@@ -971,9 +994,9 @@ def ite(c, a, b):
     if a.eq(b):
         return a
     if z3.is_bool(a):
-        if z3.is_true(a) and z3.is_false(b):
+        if is_t(a) and is_f(b):
             return c
-        if z3.is_false(a) and z3.is_true(b):
+        if is_f(a) and is_t(b):
             return neg(c)
     return z3.If(c, a, b)
 
@@ -997,7 +1020,7 @@ def zval(v, model: z3.ModelRef):
     n = num(r)
     if n is not None:
         return n
-    return z3.is_true(r)
+    return is_t(r)
 
 
 def has_free_int(ty: Ty) -> bool:
@@ -1580,7 +1603,7 @@ class Encoder:
 
     def error(self, cx: Ctx, cond, code: str, msg: str, span):
         c = conj([cx.pc, cond])
-        if not z3.is_false(c):
+        if not is_f(c):
             cx.errs.append((c, code, msg, span))
 
     # ---- expressions ----
@@ -1691,9 +1714,9 @@ class Encoder:
         for x in e.items:
             v = self.ev(x, cx.sub(pc=conj([pc] + [p if e.op == "and" else neg(p) for p in parts])))
             parts.append(v)
-            if e.op == "and" and z3.is_false(v):
+            if e.op == "and" and is_f(v):
                 break
-            if e.op == "or" and z3.is_true(v):
+            if e.op == "or" and is_t(v):
                 break
         return conj(parts) if e.op == "and" else disj(parts)
 
@@ -1726,7 +1749,7 @@ class Encoder:
     def ev_Binary(self, e: A.Binary, cx):
         if e.op == "implies":
             a = self.ev(e.left, cx)
-            if z3.is_false(a):
+            if is_f(a):
                 return TRUE
             b = self.ev(e.right, cx.sub(pc=conj([cx.pc, a])))
             return implies(a, b)
@@ -1748,7 +1771,7 @@ class Encoder:
         c = concrete(x)
         if c is not NC:
             return s.mem.get(c, FALSE)
-        return disj([conj([m, eq_const(x, d)]) for d, m in s.mem.items() if not z3.is_false(m)])
+        return disj([conj([m, eq_const(x, d)]) for d, m in s.mem.items() if not is_f(m)])
 
     def lt(self, a, b, strict: bool):
         if isinstance(a, Tup):
@@ -1807,9 +1830,9 @@ class Encoder:
 
     def ev_CondExpr(self, e, cx):
         c = self.ev(e.cond, cx)
-        if z3.is_true(c):
+        if is_t(c):
             return self.ev(e.then, cx)
-        if z3.is_false(c):
+        if is_f(c):
             return self.ev(e.orelse, cx)
         return ite(c, self.ev(e.then, cx.sub(pc=conj([cx.pc, c]))), self.ev(e.orelse, cx.sub(pc=conj([cx.pc, neg(c)]))))
 
@@ -1880,7 +1903,7 @@ class Encoder:
         ety = src.ty.elem if isinstance(src.ty, SetT) else None
         for d in _sorted_keys(s.mem):
             m = s.mem[d]
-            if z3.is_false(m):
+            if is_f(m):
                 continue
             val = self.const_sv(d, ety) if ety is not None else self.iv(d)
             inner = cx.sub(pc=conj([cx.pc, m]))
@@ -1902,7 +1925,7 @@ class Encoder:
             if e.cond is not None:
                 c = conj([c, self.ev(e.cond, inner)])
                 inner = self._with(cx, loc, c)
-            if z3.is_false(c):
+            if is_f(c):
                 continue
             vals.append((self.ev(e.elem, inner), c))
         return self.build_set(vals, e.ty.elem, cx, e.span)
@@ -1915,7 +1938,7 @@ class Encoder:
             if e.cond is not None:
                 c = conj([c, self.ev(e.cond, inner)])
                 inner = self._with(cx, loc, c)
-            if z3.is_false(c):
+            if is_f(c):
                 continue
             k = self.ev(e.key, inner)
             v = self.coerce(self.ev(e.value, inner), t.val, cx, e.span)
@@ -1928,9 +1951,9 @@ class Encoder:
         for loc, c in self.bind_iter(list(e.bindings), cx):
             body = self.ev(e.body, self._with(cx, loc, c))
             parts.append(implies(c, body) if e.kind == "all" else conj([c, body]))
-            if e.kind == "all" and z3.is_false(parts[-1]):
+            if e.kind == "all" and is_f(parts[-1]):
                 return FALSE
-            if e.kind == "any" and z3.is_true(parts[-1]):
+            if e.kind == "any" and is_t(parts[-1]):
                 return TRUE
         return conj(parts) if e.kind == "all" else disj(parts)
 
@@ -1960,8 +1983,8 @@ class Encoder:
             v = self.ev(args[0], cx)
             if isinstance(v, MapV):
                 return self.iv(len(v.keys))
-            terms = [z3.If(m, self.one, self.zero) for m in v.mem.values() if not z3.is_false(m)]
-            consts = sum(1 for m in v.mem.values() if z3.is_true(m))
+            terms = [z3.If(m, self.one, self.zero) for m in v.mem.values() if not is_f(m)]
+            consts = sum(1 for m in v.mem.values() if is_t(m))
             if consts == len(terms):
                 return self.iv(consts)
             return z3.Sum(terms)
@@ -2021,13 +2044,13 @@ class Encoder:
             c = conj([eq_const(src, env[1]) if src is not None else TRUE,
                       eq_const(dst, env[2]) if dst is not None else TRUE] +
                      [eq_const(v, env[3 + i]) for i, v in fields])
-            if z3.is_false(c):
+            if is_f(c):
                 continue
             v = cx.st[("net", env)]
             if self.cfg.network == "set":
                 terms.append(z3.If(conj([c, v]), self.one, self.zero))
             else:
-                terms.append(v if z3.is_true(c) else z3.If(c, v, self.zero))
+                terms.append(v if is_t(c) else z3.If(c, v, self.zero))
         return z3.Sum(terms) if terms else self.zero
 
     # ---- statements ----
@@ -2040,7 +2063,7 @@ class Encoder:
                 outs = []
                 for d in _sorted_keys(s.mem):
                     m = s.mem[d]
-                    if z3.is_false(m):
+                    if is_f(m):
                         continue
                     c = cx.fork(conj([cx.pc, m]), share=False)
                     c.ok.append(m)
@@ -2102,10 +2125,10 @@ class Encoder:
                 self.exec_if(branches[1:], orelse, ctx)
             else:
                 self.block(orelse or [], ctx)
-        if z3.is_true(c):
+        if is_t(c):
             self.block(body, cx)
             return
-        if z3.is_false(c):
+        if is_f(c):
             rest(cx)
             return
         pa, pb = conj([cx.pc, c]), conj([cx.pc, neg(c)])
@@ -2122,12 +2145,12 @@ class Encoder:
         ety = st.src.ty.elem if isinstance(st.src.ty, SetT) else None
         for d in _sorted_keys(s.mem):
             m = s.mem[d]
-            if z3.is_false(m):
+            if is_f(m):
                 continue
             a = cx.fork(conj([cx.pc, m]))
             a.locals[st.name] = self.const_sv(d, ety) if ety is not None else self.iv(d)
             self.block(st.body, a)
-            if z3.is_true(m):
+            if is_t(m):
                 for k in self._order(a.dirty):
                     cx.set(k, a.st[k])
                 for n in list(cx.locals):
@@ -2243,7 +2266,7 @@ class Encoder:
         for e in cands:
             c = conj([eq_const(d, e[2]) if dn is NC else TRUE] +
                      [eq_const(v, e[3 + i]) for i, v in enumerate(vals) if cvals[i] is NC])
-            if z3.is_false(c):
+            if is_f(c):
                 continue
             if self.cfg.crash:
                 c = conj([c, neg(cx.st[("down", e[2])])])
@@ -2255,7 +2278,7 @@ class Encoder:
                 if self.width is not None:
                     self.error(cx, conj([c, old == (1 << (self.width - 1)) - 1]), "E605",
                                f"more copies of a message than {self.width} bits hold (please report)", span)
-                cx.set(key, old + (self.one if z3.is_true(c) else z3.If(c, self.one, self.zero)))
+                cx.set(key, old + (self.one if is_t(c) else z3.If(c, self.one, self.zero)))
 
     # ---- actions ----
     def build_actions(self):
@@ -2420,7 +2443,7 @@ class Encoder:
         ety = b.src.ty.elem if isinstance(b.src.ty, SetT) else None
         for d in _sorted_keys(s.mem):
             m = s.mem[d]
-            if z3.is_false(m):
+            if is_f(m):
                 continue
             c = cx.fork(conj([cx.pc, m]), share=False)
             c.ok.append(m)
@@ -2432,7 +2455,7 @@ class Encoder:
             g = self.ev(guard, cx)
             cx.ok.append(g)
             cx.pc = conj([cx.pc, g])
-        if z3.is_false(cx.pc):
+        if is_f(cx.pc):
             return
         for out in self.run_body(body, cx):
             d = dict(desc)
@@ -2442,7 +2465,7 @@ class Encoder:
 
     def add(self, cx: Ctx, desc: dict):
         g = conj(cx.ok)
-        if z3.is_false(g):
+        if is_f(g):
             return
         self.acts.append(Act(desc, g, cx.errs, cx.st, cx.dirty, cx.chosen))
 
@@ -2454,7 +2477,7 @@ class Encoder:
         if init.kind == "in":
             s = self.ev(init.expr, cx)
             return [(self.coerce(self.const_sv(d, ty), ty), s.mem[d]) for d in _sorted_keys(s.mem)
-                    if not z3.is_false(s.mem[d])]
+                    if not is_f(s.mem[d])]
         return [(self.const_sv(d, ty), TRUE) for d in self.dom(ty, span)]
 
     def restart_actions(self, p: ProcessInfo, i: int, cx: Ctx):
@@ -2735,17 +2758,39 @@ class System:
             enc = self.enc
             self.pairs = enc.independent_pairs()
             self.sym = enc.symmetric_kinds()
-            self.later: dict[int, list[int]] = {}
+            self.nf_template = None
+            self.indep: dict[int, list[int]] = {}
             for a, b in self.pairs:
-                self.later.setdefault(a, []).append(b)
+                self.indep.setdefault(a, []).append(b)
+                self.indep.setdefault(b, []).append(a)
 
-    def order(self, sel_a, sel_b) -> list:
-        """Adjacent steps sel_a, sel_b never take two independent actions out of order."""
-        out = []
-        for a in sorted(self.later):
-            bs = self.later[a]
-            out.append(implies(sel_a == a, conj([sel_b != b for b in bs])))
-        return out
+    def normal_form(self, sels: list, j: int, movable: list | None) -> tuple[Any, list]:
+        """Step j takes action a only if a cannot move back, past steps it is independent
+        of, before a greater action (the lexicographic normal form of Anisimov and Knuth:
+        one run per class of runs that differ in the order of independent steps).
+        movable[i] holds: action acts_nf[i] could move back past the steps before j to a
+        greater action. Built once over placeholders, then instantiated per step."""
+        if self.nf_template is None:
+            enc = self.enc
+            prev, _ = enc.selector("nf_prev", len(enc.acts))
+            cur, _ = enc.selector("nf_cur", len(enc.acts))
+            self.acts_nf = sorted(self.indep)
+            mp = [z3.Bool(f"nf_m{a}") for a in self.acts_nf]
+            mc = [z3.Bool(f"nf_n{a}") for a in self.acts_nf]
+            eqs = {b: prev == b for b in range(len(enc.acts))}
+            out = []
+            for a, m_prev, m_now in zip(self.acts_nf, mp, mc):
+                bs = self.indep[a]
+                ind = disj([eqs[b] for b in bs])
+                gt = disj([eqs[b] for b in bs if b > a])
+                out.append(m_now == disj([gt, conj([ind, m_prev])]))
+                out.append(implies(cur == a, neg(m_now)))
+            self.nf_template = (conj(out), prev, cur, mp, mc)
+        f, prev, cur, mp, mc = self.nf_template
+        now = [z3.Bool(f"movable{a}@{j}") for a in self.acts_nf]
+        pairs = [(prev, sels[j - 1]), (cur, sels[j])] + list(zip(mc, now))
+        pairs += list(zip(mp, movable if movable is not None else [FALSE] * len(mp)))
+        return z3.substitute(f, *pairs), now
 
     def first_actions(self, sels: list, d: int, acted: dict) -> list:
         """Step d: a process acts for the first time only after every lower id of its
@@ -2789,6 +2834,7 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
     sysm.reductions()
     lag = 1 if trans else 0      # a transition property judges the last step: never reorder it
     acted: dict = {}
+    movable = None
     solver = z3.SolverFor(SOLVER_LOGIC) if enc.width is not None else z3.Solver()
     states = [enc.fresh_state("s0")]
     sels: list = [None]
@@ -2804,11 +2850,12 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
         return res
 
     def sat(*fs) -> z3.ModelRef | None:
-        solver.push()
-        solver.add(*fs)
-        r = solver.check()
+        # an assumption literal rather than push/pop keeps what the solver learnt
+        q = z3.Bool(f"query{len(per)}")
+        solver.add(implies(q, conj(list(fs))))
+        r = solver.check(q)
         m = solver.model() if r == z3.sat else None
-        solver.pop()
+        solver.add(neg(q))
         if r == z3.unknown:  # pragma: no cover
             raise RuntimeError(f"z3 gave up: {solver.reason_unknown()}")
         return m
@@ -2822,43 +2869,36 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
             states.append(s)
             sels.append(sel)
             solver.add(*sysm.first_actions(sels, d, acted))
-            if d - lag >= 2:
-                solver.add(*sysm.order(sels[d - lag - 1], sels[d - lag]))
+            if d - lag >= 2 and sysm.indep:
+                f, movable = sysm.normal_form(sels, d - lag, movable)
+                solver.add(f)
         s = states[d]
-        if d == 0 and init_errs:
-            m = sat(disj([c for c, *_ in init_errs]))
-            if m is not None:
-                res.error = next((e for e in init_errs if zval(e[0], m)), None)
-                return _finish(found("error", "error", None, 0, m), t0)
-        if inv_t:
-            bad = [neg(conj(sysm.at(c, s) for c in terms)) for _, terms in inv_t]
-            m = sat(disj(bad))
-            if m is not None:
-                p = next(p for (p, _), b in zip(inv_t, bad) if zval(b, m))
-                return _finish(found("violated", "invariant", p.name, d, m), t0)
-        if tr_t and d > 0:
-            bad = [neg(conj(sysm.at(c, states[d - 1], s) for c in terms)) for _, terms in tr_t]
-            m = sat(disj(bad))
-            if m is not None:
-                p = next(p for (p, _), b in zip(tr_t, bad) if zval(b, m))
-                return _finish(found("violated", "transition", p.name, d, m), t0)
+        # one query per depth: can anything be wrong here? Then which (in BFS's order)
+        cands: list[tuple[str, Any, Any]] = []
+        if d == 0:
+            cands += [("init-error", e, c) for e in init_errs for c in [e[0]]]
+        cands += [("invariant", p, neg(conj(sysm.at(c, s) for c in terms))) for p, terms in inv_t]
+        if d > 0:
+            cands += [("transition", p, neg(conj(sysm.at(c, states[d - 1], s) for c in terms)))
+                      for p, terms in tr_t]
         if deadlock:
             stuck = neg(sysm.at(sysm.enabled, s))
-            if finals:
-                bad = [neg(conj(sysm.at(c, s) for c in terms)) for _, terms in fin_t]
-                m = sat(stuck, disj(bad))
-                if m is not None:
-                    p = next(p for (p, _), b in zip(fin_t, bad) if zval(b, m))
-                    return _finish(found("deadlock", "final", p.name, d, m), t0)
+            cands += [("final", p, conj([stuck, neg(conj(sysm.at(c, s) for c in terms))])) for p, terms in fin_t]
             if enc.cfg.check_deadlock:
-                m = sat(stuck)
-                if m is not None:
-                    return _finish(found("deadlock", "deadlock", None, d, m), t0)
-        m = sat(sysm.at(sysm.errors, s))
+                cands.append(("deadlock", None, stuck))
+        cands.append(("error", None, sysm.at(sysm.errors, s)))
+        m = sat(disj([f for _, _, f in cands]))
         if m is not None:
-            found("error", "error", None, d, m)
-            res.error = _which_error(enc, sysm, s, m)
-            return _finish(res, t0)
+            kind, p, _ = next(c for c in cands if zval(c[2], m))
+            if kind == "init-error":
+                res.error = (None,) + tuple(p)
+                return _finish(found("error", "error", None, 0, m), t0)
+            if kind == "error":
+                found("error", "error", None, d, m)
+                res.error = _which_error(enc, sysm, s, m)
+                return _finish(res, t0)
+            verdict = "violated" if kind in ("invariant", "transition") else "deadlock"
+            return _finish(found(verdict, kind, p.name if p is not None else None, d, m), t0)
         now = time.perf_counter()
         per.append(now - lap)
         lap = now
@@ -2868,9 +2908,10 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
 
 
 def _which_error(enc: Encoder, sysm: System, s: dict, m: z3.ModelRef):
+    """(action description, condition, code, message, span) of an error possible in s."""
     for a in enc.acts:
         for e in a.errs:
-            if zval(m.eval(sysm.at(conj([a.guard, e[0]]) if False else e[0], s), model_completion=True), m):
+            if zval(sysm.at(e[0], s), m):
                 return (a.desc,) + tuple(e)
     return None
 
@@ -3052,6 +3093,7 @@ def bmc_command(spec: str, cfg, depth: int) -> str:
 
 
 def cmd_bmc(args) -> int:
+    from .diagnostics import EvalError
     if args.depth < 0:
         return _usage(f"elect bmc: --depth must be 0 or more, found {args.depth}")
     ts, model, enc = load(args, bitvec_depth=args.depth)
@@ -3076,6 +3118,9 @@ def cmd_bmc(args) -> int:
         return 0
     try:
         labels = replay(enc, res.states)
+    except EvalError:            # the explicit model raises on the initial states too
+        res.labels = [None]
+        return _bmc_error(args, enc, res)
     except ReplayError as e:
         print(f"internal error: {e}; the symbolic encoding disagrees with the explicit model, please report "
               f"(bmc found a {res.verdict} at depth {res.depth})", file=sys.stderr)
@@ -3133,11 +3178,13 @@ def _bmc_error(args, enc: Encoder, res: BmcResult) -> int:
     model = enc.model
     err = None
     try:
+        if res.labels == [None] and res.depth == 0:
+            model.init_states()
         model.successors_labeled(res.states[-1])
     except EvalError as e:
         err = e
     if err is None and res.error is not None and res.depth == 0:
-        desc, _, code, msg, span = (None,) + tuple(res.error) if len(res.error) == 4 else res.error
+        _, _, code, msg, span = res.error
         err = EvalError(code, msg, span)
     if err is None:
         print(f"internal error: bmc found an evaluation error at depth {res.depth} that the explicit model does "
