@@ -319,38 +319,77 @@ class Observer:
         return tuple(new)
 
 
-def replay(trace_path: str, impl: str) -> ReplayResult:
-    from reference.drivers.sim import ScheduleError, Sim
-    from reference.node import load, parse_algo
+class Lockstep:
+    """The implementation on the simulator, driven by spec actions, compared after each.
 
+        ls = Lockstep(model, "raft:volatile-vote", s0)
+        failed, diffs = ls.step(model.action_itf(label, s, s2), s2)
+
+    `failed` is the simulator's one-line reason when a step is not possible in the code,
+    `diffs` the observed fields that differ ((node, field, spec value, code value))."""
+
+    def __init__(self, model: Model, impl: str, s0: tuple, mapping: Mapping | None = None):
+        from reference.drivers.sim import Sim
+        from reference.node import load, parse_algo
+        try:
+            load(impl)
+        except ValueError as e:
+            raise ReplayUsage(f"--impl {impl}: {e}") from None
+        protocol = parse_algo(impl)[0]
+        ts = model.spec
+        if mapping is None:
+            mpath = find_mapping(ts.file, protocol)
+            try:
+                mapping = load_mapping(mpath) if mpath else default_mapping(ts, protocol)
+            except MapError as e:
+                raise ReplayUsage(str(e)) from None
+            if mpath and mapping.protocol and mapping.protocol != protocol:
+                raise ReplayUsage(f"--impl {impl}: {mpath} maps '{mapping.protocol}' to {ts.file}, not '{protocol}'")
+        self.model = model
+        self.mapping = mapping
+        self.values = Values(dict(model.gen.ids), model.gen.bounds, mapping.values)
+        self.tx = Translator(model, mapping, self.values)
+        self.ob = Observer(model, mapping, self.values)
+        nodes = [i for k, i in model.processes if k == mapping.process]
+        if not nodes and mapping.process in ts.idtypes:       # a global-style spec: ids of a type
+            lo, hi = model.gen.bounds(ts.idtypes[mapping.process])
+            nodes = list(range(lo, hi + 1))
+        if not nodes:
+            raise ReplayUsage(f"{ts.file} has no process or id type '{mapping.process}' (the mapping's \"process\")")
+        self.nodes = nodes
+        self.sim = Sim(impl, len(nodes), timed=False, options=_options(mapping, model, s0, self.values, nodes))
+        self.schedule: list[dict] = []
+
+    def step(self, action: dict, s: tuple) -> tuple[str | None, list[tuple[int, str, str, str]]]:
+        from reference.drivers.sim import ScheduleError
+        sim_steps = self.tx.steps(action)
+        self.schedule += sim_steps
+        for st in sim_steps:
+            st = dict(st)
+            optional = st.pop("optional", False)
+            st = _resolve(self.sim, st)
+            try:
+                self.sim.step(st)
+            except ScheduleError as e:
+                if optional:
+                    continue
+                return str(e), []
+        diffs = []
+        for n, obs in self.observed().items():
+            for f, sv, cv in self.ob.diffs(s, n, obs):
+                diffs.append((n, f, sv, cv))
+        return None, diffs
+
+    def observed(self) -> dict[int, dict]:
+        return {n: self.sim.node[n].observed_state() for n in self.nodes if self.sim.node.get(n) is not None}
+
+
+def replay(trace_path: str, impl: str) -> ReplayResult:
     tr = read_itf(trace_path)
-    try:
-        load(impl)
-    except ValueError as e:
-        raise ReplayUsage(f"--impl {impl}: {e}") from None
-    protocol = parse_algo(impl)[0]
     model = model_for(tr)
-    ts = model.spec
-    mpath = find_mapping(ts.file, protocol)
-    try:
-        mapping = load_mapping(mpath) if mpath else default_mapping(ts, protocol)
-    except MapError as e:
-        raise ReplayUsage(str(e)) from None
-    if mpath and mapping.protocol and mapping.protocol != protocol:
-        raise ReplayUsage(f"--impl {impl}: {mpath} maps '{mapping.protocol}' to {ts.file}, not '{protocol}'")
     states, labels = rebuild(model, tr)
-    ids = dict(model.gen.ids)
-    values = Values(ids, model.gen.bounds, mapping.values)
-    tx = Translator(model, mapping, values)
-    ob = Observer(model, mapping, values)
-    nodes = [i for k, i in model.processes if k == mapping.process]
-    if not nodes and mapping.process in ts.idtypes:       # a global-style spec: ids of a type
-        lo, hi = model.gen.bounds(ts.idtypes[mapping.process])
-        nodes = list(range(lo, hi + 1))
-    if not nodes:
-        raise ReplayUsage(f"{ts.file} has no process or id type '{mapping.process}' (the mapping's \"process\")")
-    options = _options(mapping, model, states[0], values, nodes)
-    sim = Sim(impl, len(nodes), timed=False, options=options)
+    ls = Lockstep(model, impl, states[0])
+    sim = ls.sim
     prop_name = tr.meta.get("property")
     prop = next((p for p in model.properties if p.name == prop_name and p.kind in ("invariant", "transition")),
                 None)
@@ -360,23 +399,8 @@ def replay(trace_path: str, impl: str) -> ReplayResult:
     for k in range(1, len(tr.steps)):
         a = tr.steps[k].action
         what = describe_action(a)
-        try:
-            sim_steps = tx.steps(a)
-        except ReplayUsage:
-            raise
-        res.schedule += sim_steps
-        failed = None
-        for st in sim_steps:
-            st = dict(st)
-            optional = st.pop("optional", False)
-            st = _resolve(sim, st)
-            try:
-                sim.step(st)
-            except ScheduleError as e:
-                if optional:
-                    continue
-                failed = str(e)
-                break
+        failed, diffs = ls.step(a, states[k])
+        res.schedule = ls.schedule
         if failed is not None:
             d = Divergence(k, what, "not-enabled", f"not possible in the code: {failed}")
             if agreed and res.first is None:
@@ -386,17 +410,14 @@ def replay(trace_path: str, impl: str) -> ReplayResult:
             res.skipped.append(d)
             continue
         res.taken += 1
-        observed = {n: sim.node[n].observed_state() for n in nodes if sim.node.get(n) is not None}
         s = states[k]
-        for n, obs in observed.items():
-            for f, sv, cv in ob.diffs(s, n, obs):
-                d = Divergence(k, what, "field", f"node {n}: field '{f}': spec {sv}, code {cv}", f"state.{f}",
-                               sv, cv)
-                res.diffs.append(d)
-                if res.first is None:
-                    res.first = d
-                agreed = False
-        code = ob.code_state(s, observed)
+        for n, f, sv, cv in diffs:
+            d = Divergence(k, what, "field", f"node {n}: field '{f}': spec {sv}, code {cv}", f"state.{f}", sv, cv)
+            res.diffs.append(d)
+            if res.first is None:
+                res.first = d
+            agreed = False
+        code = ls.ob.code_state(s, ls.observed())
         broke = None
         if prop is not None:
             try:
