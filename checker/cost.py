@@ -92,7 +92,7 @@ def parse_until(text: str, index: int = 0) -> tuple[str, str, str]:
     if not m:
         raise SpecError(Diagnostic("E004", f"cannot read measure '{text}'", None,
                                    ["write it as 'messages until any n in Node: n.role == Leader'"]))
-    name = m.group("name") or ("Election" if index == 0 else f"Measure{index + 1}")
+    name = m.group("name") or ("Given" if index == 0 else f"Given{index + 1}")
     return name, m.group("counter"), m.group("cond")
 
 
@@ -133,22 +133,30 @@ def _fix_measures(ast) -> None:
 
 
 def measures_for(model: Model, given: int = 0) -> list[Measure]:
-    """The measures to compute: the spec's own, then `given` ones appended by
-    `load_with_measures`; without any, messages until the first `reachable` property."""
+    """The measures to compute: the spec's own `measure` declarations (or, when it declares
+    none, messages until its first `reachable` property: the built-in election question),
+    then the `given` ones that `load_with_measures` appended."""
     src = model.spec.source
-    if model.measures:
-        first_given = len(model.measures) - given
-        return [Measure(mf.name, mf.counter, mf.cond, _span_text(src, mf.decl.cond.span),
-                        "given" if i >= first_given else "spec")
-                for i, mf in enumerate(model.measures)]
-    reach = model.of_kind("reachable")
-    if not reach:
+    own = model.measures[:len(model.measures) - given]
+    out = [Measure(mf.name, mf.counter, mf.cond, _span_text(src, mf.decl.cond.span), "spec") for mf in own]
+    if not own:
+        reach = model.of_kind("reachable")
+        if reach:
+            p = reach[0]
+            text = " and ".join(_span_text(src, c.span) for c in p.decl.conjuncts)
+            out.append(Measure("Election", "messages", p.check, text, f"reachable {p.name}"))
+    out += [Measure(mf.name, mf.counter, mf.cond, _span_text(src, mf.decl.cond.span), "given")
+            for mf in model.measures[len(model.measures) - given:] if given]
+    if not out:
         raise SpecError(Diagnostic("E004", f"{model.spec.file}: no measure to compute", None,
                                    ["declare one in the spec: `measure Election: messages until CONDITION`",
                                     "or give one: cost(..., until=['messages until CONDITION'])"]))
-    p = reach[0]
-    text = " and ".join(_span_text(src, c.span) for c in p.decl.conjuncts)
-    return [Measure("Election", "messages", p.check, text, f"reachable {p.name}")]
+    names = [m.name for m in out]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup is not None:
+        raise SpecError(Diagnostic("E004", f"measure '{dup}' is named twice", None,
+                                   ["give the measure another name: 'NAME: messages until CONDITION'"]))
+    return out
 
 
 # --------------------------------------------------------------------------- counters
@@ -223,8 +231,20 @@ def counter_fn(model: Model, counter: str) -> Callable[[tuple, tuple, Any], int]
         def counts(v):
             return dict.fromkeys(v, 1)
 
+    if net == "fifo":
+        def size(v):
+            return sum(len(q) for q in v)
+    else:
+        size = len
+    removes = {"deliver": 1, "duplicate": 0, "timeout": 0, "action": 0}
+
     def sent(a, b, lab):
         x, y = a[n], b[n]
+        r = removes.get(lab[0])
+        if r is not None:
+            # a delivery takes out one envelope (a duplicate none), then the handler adds
+            # what it sends: exact for every network kind (checked against sent_envelopes)
+            return size(y) - size(x) + r
         if x == y:
             return 0
         ca, cb = counts(x), counts(y)
@@ -709,16 +729,41 @@ class ClosedForm:
 
 
 # Keyed by the spec file's stem. Each formula is derived for the spec as written (see the
-# assumptions) and pinned against the exact numbers by tests/checker/test_cost.py.
+# assumptions) and pinned against the exact numbers by tests/checker/test_cost.py. A
+# message counts when it is put in flight, including those sent in the step that reaches
+# the condition; a message to a crashed node is lost as it is sent and does not count.
 CLOSED_FORMS: dict[str, ClosedForm] = {
     "chang_roberts": ClosedForm(
         "Chang-Roberts", lambda n: n, lambda n: n * (n + 1) // 2, "N", "N(N+1)/2",
-        "ids 1..N in ring order, the smallest initiator wins; initiators chosen "
-        "nondeterministically; messages until a node has won (no announcement). Best: one "
-        "initiator, whose id goes once round the ring (N; 2N-1 when every node initiates). "
-        "Worst: every node initiates and ids increase along the ring, so id i > 1 travels "
-        "N-i+1 hops before node 1 swallows it and id 1 travels N: N + (N-1) + ... + 1",
+        "Ids 1..N in ring order, the smallest initiator wins; initiators are chosen "
+        "nondeterministically; messages until a node has won (the spec has no "
+        "announcement). Best: a single initiator, whose id goes once round the ring (N; "
+        "2N-1 when every node initiates, since each sends its id before it passes others "
+        "on). Worst: every node initiates and ids increase along the ring, so id 1 travels "
+        "N hops and id i > 1 travels N-i+1 hops before node 1 swallows it: N + (N-1) + ... + 1",
         "Chang & Roberts, CACM 22(5), 1979"),
+    "lcr": ClosedForm(
+        "LCR", lambda n: n + 1, lambda n: n * (n + 1) // 2 + 1, "N+1", "N(N+1)/2+1",
+        "Every node initiates when its timer fires, which may be after ids reached it (it "
+        "passes them on meanwhile); ids 1..N in ring order, the smallest wins; messages until "
+        "a node has won, counting the Elected announcement the winner sends in that step "
+        "(the +1). Best: node 1's id goes round the ring before any other timer fires (N; the "
+        "textbook's 2N-1 assumes every node sends its own id before passing others on). "
+        "Worst: ids increase along the ring, LCR's worst arrangement: every id travels until "
+        "node 1 swallows it, N(N+1)/2 (Lynch, Distributed Algorithms, 3.3: O(N^2))",
+        "LeLann 1977; Chang & Roberts 1979"),
+    "bully": ClosedForm(
+        "Bully", lambda n: n - 2, lambda n: n * n - n + 1, "N-2", "N^2-N+1",
+        "The model `default`: synchronous, at most one crash, no partitions; the first "
+        "election from the start; messages until a node is coordinator, counting the Answer "
+        "and Coordinator messages of that step. Best: one node has crashed and the highest "
+        "live node's timer fires first: it announces itself to the N-2 other live nodes "
+        "(the textbook best case, N-1 without a crash). Worst: node 1 starts and every node "
+        "below N holds an election before N hears of any: N(N-1)/2 Election messages, an "
+        "Answer from every higher node below N to each, (N-1)(N-2)/2, then N answers the first "
+        "Election to reach it and announces itself to the N-1 others: N(N-1)/2 + "
+        "(N-1)(N-2)/2 + 1 + (N-1) = N^2-N+1, O(N^2)",
+        "Garcia-Molina, IEEE Trans. Computers C-31(1), 1982"),
 }
 
 
@@ -729,17 +774,30 @@ def closed_form_for(spec_path: str | Path, model: Model | None = None) -> Closed
 # --------------------------------------------------------------------------- implementations
 @dataclass
 class ImplMap:
-    """How a reference implementation's runs are counted against a spec's measure."""
-    algo: str                       # for Sim ("ring", "ring:lcr", "bully", ...)
-    types: tuple[str, ...] | None   # message types counted (None: all)
-    until: str                      # "elected": up to the step where the first node outputs
-                                    # Elected; "known": until every live node names the leader
+    """How a reference implementation's runs are counted against a spec's measures.
+
+    `elected`: the messages (of `types`, None for all) sent from the start up to and
+    including the step where the first node outputs Elected; compared with the spec's
+    election measure. `known`: a measure, in `until` form, meaning "every node names the
+    leader"; when set, the simulator's election (ElectionMeter: from the start to the step
+    after which every live node names the same leader, every message) is compared with it.
+    """
+    algo: str
+    types: tuple[str, ...] | None
+    known: str | None
     note: str
 
 
 IMPLS: dict[str, ImplMap] = {
-    "chang_roberts": ImplMap("ring", ("Election",), "elected",
-                             "Election messages sent up to the step where the first node wins"),
+    "chang_roberts": ImplMap("ring", ("Election",), None,
+                             "ring: Election messages up to the step where the first node wins "
+                             "(the spec has no announcement)"),
+    "lcr": ImplMap("lcr", None,
+                   "Known: messages until any w in Node: w.state == won and (all n in Node: n.leader == w)",
+                   "lcr: every message up to the step where a node wins; Known: every message until "
+                   "every node names the leader"),
+    "bully": ImplMap("bully", None, None,
+                     "bully: every message up to the step where the first node becomes coordinator"),
 }
 DEFAULT_IMPL = {"ring": "chang_roberts", "lcr": "lcr", "ring:lcr": "lcr", "bully": "bully",
                 "raft": "raft", "paxos": "paxos"}
@@ -747,67 +805,70 @@ DEFAULT_IMPL = {"ring": "chang_roberts", "lcr": "lcr", "ring:lcr": "lcr", "bully
 
 @dataclass
 class ImplCost:
+    """Messages of the first election over seeded simulator runs of one size."""
     algo: str
     n: int
     runs: int
-    counts: list[int]               # one per run that elected, in seed order
-    known: list[int]                # the simulator's election (ElectionMeter): all messages
-    unfinished: int                 # runs without a leader by the deadline
+    elected: list[int]              # per run: up to the step where the first node is elected
+    known: list[int]                # per run: the simulator's election (until every node knows)
+    unfinished: int                 # runs without an agreed leader by the deadline
     seconds: float
-    what: str
-
-    def stats(self, xs: list[int] | None = None) -> dict[str, Any]:
-        xs = sorted(self.counts if xs is None else xs)
-        if not xs:
-            return {"min": None, "median": None, "p99": None, "max": None}
-        k = len(xs)
-        med = xs[k // 2] if k % 2 else (xs[k // 2 - 1] + xs[k // 2]) / 2
-        p99 = xs[max(0, math.ceil(0.99 * k) - 1)]
-        return {"min": xs[0], "median": med, "p99": p99, "max": xs[-1]}
+    note: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {"impl": self.algo, "N": self.n, "runs": self.runs, "unfinished": self.unfinished,
-                "counted": self.what, **self.stats(), "seconds": round(self.seconds, 3),
-                "all_messages_until_known": self.stats(self.known)}
+                "elected": stats(self.elected), "known": stats(self.known),
+                "seconds": round(self.seconds, 3), "counted": self.note}
+
+
+def stats(xs: list[int]) -> dict[str, Any]:
+    """min, median, p99 (nearest rank) and max."""
+    xs = sorted(xs)
+    if not xs:
+        return {"min": None, "median": None, "p99": None, "max": None}
+    k = len(xs)
+    med = xs[k // 2] if k % 2 else (xs[k // 2 - 1] + xs[k // 2]) / 2
+    if isinstance(med, float) and med.is_integer():
+        med = int(med)
+    return {"min": xs[0], "median": med, "p99": xs[max(0, math.ceil(0.99 * k) - 1)], "max": xs[-1]}
 
 
 def impl_costs(algo: str, n: int, runs: int, *, types: tuple[str, ...] | None = None,
-               until: str = "elected", seed0: int = 0, deadline_ms: int = 20_000,
-               what: str = "") -> ImplCost:
-    """Seeded timed simulator runs (no faults, no loss): per run, the messages of the
-    first election, counted as `types`/`until` say."""
+               seed0: int = 0, deadline_ms: int = 20_000, note: str = "") -> ImplCost:
+    """Seeded timed simulator runs (`Sim(algo, nodes=n, seed=k)`, no faults, no loss),
+    k = seed0 .. seed0+runs-1: per run, the messages (of `types`, None for every type)
+    sent from the start up to and including the step where the first node outputs
+    Elected, and the first election's messages as the simulator's meter counts them."""
     from reference.drivers.sim import Sim
     t0 = time.perf_counter()
-    counts, known = [], []
+    elected, known = [], []
     unfinished = 0
     for seed in range(seed0, seed0 + runs):
-        box = {"sent": 0, "at": None}
+        box: dict[str, Any] = {"sent": 0, "at": None}
 
         def on_record(r, box=box):
             if box["at"] is not None:
                 return
-            for e in r.get("effects") or ():
-                if e["kind"] == "send" and (types is None or e["msg"].get("type") in types):
-                    box["sent"] += 1
-            if any(e["kind"] == "output" and e["event"].get("event") == "Elected"
-                   for e in r.get("effects") or ()):
+            effects = r.get("effects") or ()
+            box["sent"] += sum(1 for e in effects if e["kind"] == "send"
+                               and (types is None or e["msg"].get("type") in types))
+            if any(e["kind"] == "output" and e["event"].get("event") == "Elected" for e in effects):
                 box["at"] = box["sent"]
         sim = Sim(algo, nodes=n, seed=seed, on_record=on_record)
         t = 0
+        els = []
         while t < deadline_ms:
             t += 250
             sim.run(t)
             els = sim.elections()
             if els and els[0].end is not None and box["at"] is not None:
                 break
-        els = sim.elections()
         if not els or els[0].end is None or box["at"] is None:
             unfinished += 1
             continue
+        elected.append(box["at"])
         known.append(els[0].messages)
-        counts.append(box["at"] if until == "elected" else
-                      els[0].messages if types is None else box["at"])
-    return ImplCost(algo, n, runs, counts, known, unfinished, time.perf_counter() - t0, what)
+    return ImplCost(algo, n, runs, elected, known, unfinished, time.perf_counter() - t0, note)
 
 
 # --------------------------------------------------------------------------- sizes
@@ -863,6 +924,12 @@ def _size(row: CostRow) -> str:
     return f"N={row.n}" if row.n is not None else "-"
 
 
+def _wrap(text: str, indent: str) -> str:
+    import textwrap
+    return textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent + "    ",
+                         break_on_hyphens=False, break_long_words=False)
+
+
 def render_table(rows: list[CostRow]) -> str:
     head = ["spec", "size", "measure", "counter", "best", "worst", "steps", "distinct", "seconds", "closed form"]
     body = []
@@ -900,53 +967,88 @@ def render_table(rows: list[CostRow]) -> str:
             notes.append(f"{Path(r.spec).stem}: best {cf.best_text}, worst {cf.worst_text} "
                          f"[{cf.source}]: {cf.assumptions}")
     out.append("")
-    out.append("best/worst: the counter at the first state where the condition holds, least and "
-               "greatest over every run; steps: the same for the number of steps; distinct: "
-               "states explored (up to the condition, one per symmetry orbit)")
-    out += ["  " + n for n in notes]
+    out.append(_wrap("best/worst: the counter at the first state where the condition holds, least and "
+                     "greatest over every run; steps: the same for the number of steps; distinct: "
+                     "states explored (up to the condition, one per symmetry orbit)", ""))
+    out += [_wrap(n, "  ") for n in notes]
     for r in rows:
         for m in r.measures:
             if m.worst == UNBOUNDED and m.worst_trace is not None:
                 tr = m.worst_trace
                 acts = [short_action(s.action) for s in tr.steps[1:]]
                 lp = tr.loop or 0
-                out.append(f"{Path(r.spec).stem} {_size(r)}: {m.name} is unbounded: a cycle spends "
-                           f"{m.counter} before the condition holds; after "
-                           f"{' ; '.join(acts[:lp]) or 'the start'}, repeat: {' ; '.join(acts[lp:])}")
+                out.append(_wrap(f"{Path(r.spec).stem} {_size(r)}: {m.name} is unbounded: a cycle spends "
+                                 f"{m.counter} before the condition holds; after "
+                                 f"{'; '.join(acts[:lp]) or 'the start'}, repeat: {'; '.join(acts[lp:])}", ""))
             if m.never:
-                out.append(f"{Path(r.spec).stem} {_size(r)}: {m.never} reachable stuck state(s) where "
-                           f"{m.name}'s condition never holds (runs that elect nobody)")
+                out.append(_wrap(f"{Path(r.spec).stem} {_size(r)}: {m.never} reachable stuck state(s) where "
+                                 f"{m.name}'s condition never holds (runs that elect nobody)", ""))
     return "\n".join(out)
 
 
-def render_impl(rows: list[tuple[ImplCost, CostRow | None]]) -> str:
-    head = ["impl", "N", "runs", "min", "median", "p99", "max", "spec best..worst", "within"]
+@dataclass
+class ImplCheck:
+    """One implementation metric at one size against the spec's exact bounds."""
+    impl: ImplCost
+    metric: str                     # "elected" | "known"
+    measure: MeasureCost | None     # the spec's measure it is held to (None: no spec row)
+
+    @property
+    def values(self) -> list[int]:
+        return self.impl.elected if self.metric == "elected" else self.impl.known
+
+    @property
+    def within(self) -> bool | None:
+        m = self.measure
+        if m is None:
+            return None
+        xs = self.values
+        if not xs or self.impl.unfinished or m.best is None:
+            return False
+        return min(xs) >= m.best and (m.worst == UNBOUNDED or max(xs) <= m.worst)
+
+    def to_json(self) -> dict[str, Any]:
+        m = self.measure
+        return {"impl": self.impl.algo, "N": self.impl.n, "runs": self.impl.runs,
+                "unfinished": self.impl.unfinished, "metric": self.metric, **stats(self.values),
+                "measure": m.name if m else None, "spec_best": m.best if m else None,
+                "spec_worst": m.worst if m else None, "within": self.within,
+                "seconds": round(self.impl.seconds, 3)}
+
+
+def impl_checks(ic: ImplCost, row: CostRow | None, mp: ImplMap | None) -> list[ImplCheck]:
+    out = [ImplCheck(ic, "elected", row.main if row is not None else None)]
+    if mp is not None and mp.known and row is not None:
+        name = parse_until(mp.known)[0]
+        m = next((x for x in row.measures if x.name == name), None)
+        out.append(ImplCheck(ic, "known", m))
+    return out
+
+
+def render_impl(checks: list[ImplCheck]) -> str:
+    head = ["impl", "N", "runs", "counted until", "min", "median", "p99", "max", "spec measure",
+            "spec best..worst", "within"]
     body = []
-    for ic, row in rows:
-        st = ic.stats()
-        bounds, within = "-", "-"
-        if row is not None:
-            m = row.main
-            bounds = f"{_fmt(m.best)}..{_fmt(m.worst)}"
-            within = "yes" if impl_within(ic, row) else "NO"
-        body.append([ic.algo, str(ic.n), str(len(ic.counts)) + (f" ({ic.unfinished} unfinished)" if ic.unfinished else ""),
-                     *(str(st[k]) for k in ("min", "median", "p99", "max")), bounds, within])
+    for c in checks:
+        st = stats(c.values)
+        m = c.measure
+        ic = c.impl
+        body.append([ic.algo, str(ic.n), f"{len(c.values)}" + (f" ({ic.unfinished} unfinished)" if ic.unfinished else ""),
+                     "first Elected" if c.metric == "elected" else "all know (meter)",
+                     *(str(st[k]) for k in ("min", "median", "p99", "max")),
+                     m.name if m else "-", f"{_fmt(m.best)}..{_fmt(m.worst)}" if m else "-",
+                     {True: "yes", False: "NO", None: "-"}[c.within]])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
+    right = {1, 2, 4, 5, 6, 7}
 
     def line(cells):
-        return "  ".join((c.rjust(w) if 1 <= i <= 6 else c.ljust(w)) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join((c.rjust(w) if i in right else c.ljust(w))
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
     out = [line(head)] + [line(b) for b in body]
-    whats = sorted({ic.what for ic, _ in rows if ic.what})
-    out += ["", "counted per run (seeded timed simulator, no faults): " + "; ".join(whats)] if whats else []
+    notes = sorted({c.impl.note for c in checks if c.impl.note})
+    out += ["", _wrap("seeded timed simulator runs (seeds 0..runs-1, no faults, no loss); counted: "
+                      + "; ".join(notes), "")] if notes else []
     return "\n".join(out)
-
-
-def impl_within(ic: ImplCost, row: CostRow) -> bool:
-    m = row.main
-    if not ic.counts or ic.unfinished or m.best is None:
-        return False
-    lo, hi = min(ic.counts), max(ic.counts)
-    return lo >= m.best and (m.worst == UNBOUNDED or hi <= m.worst)
 
 
 # --------------------------------------------------------------------------- chart
@@ -1122,7 +1224,10 @@ def write_cost_cache(rows: list[CostRow], spec_dir: str | Path = "spec") -> Path
 
 # --------------------------------------------------------------------------- command
 def cmd_cost(args) -> int:
-    """`elect cost SPEC... [--model M] [-D N=3..7] [--json] [--plot FILE] [--impl ALGO --runs R]`."""
+    """`elect cost SPEC... [--model M] [-D N=3..7] [--json] [--plot FILE] [--impl ALGO --runs R]`.
+
+    Exit 0; 2 for a usage error; 13 when an implementation's measured messages fall
+    outside the spec's exact bounds."""
     try:
         sizes = expand_defines(args.defines)
     except CostUsageError as e:
@@ -1135,15 +1240,25 @@ def cmd_cost(args) -> int:
     if args.runs is not None and args.runs < 1:
         print(f"error: --runs {args.runs}: give at least 1 run", file=sys.stderr)
         return 2
+    mp = None
+    if args.impl:
+        from reference.node import load as load_algo, parse_algo
+        try:
+            load_algo(args.impl)
+        except ValueError as e:
+            print(f"error: --impl {args.impl}: {e}", file=sys.stderr)
+            return 2
+        stem = DEFAULT_IMPL.get(args.impl) or DEFAULT_IMPL.get(parse_algo(args.impl)[0])
+        mp = IMPLS.get(stem or "")
     until = list(getattr(args, "measure", None) or [])
     rows: list[CostRow] = []
     for spec in args.specs:
+        extra = list(until)
+        m_for_spec = IMPLS.get(Path(spec).stem) if args.impl else None
+        if m_for_spec is not None and m_for_spec.known:
+            extra.append(m_for_spec.known)
         for defines, varied in sizes:
-            rows.append(cost(spec, args.model, defines, until=until or None, varied=varied,
-                             traces=True))
-            if not args.json:
-                print(f"  {Path(spec).stem} {_size(rows[-1])}: {rows[-1].distinct:,} states, "
-                      f"{rows[-1].seconds:.1f}s", file=sys.stderr) if sys.stderr.isatty() else None
+            rows.append(cost(spec, args.model, defines, until=extra or None, varied=varied))
     out_dir = getattr(args, "out", None)
     if out_dir:
         for r in rows:
@@ -1153,42 +1268,30 @@ def cmd_cost(args) -> int:
                         p = Path(out_dir) / Path(r.spec).stem / f"{m.name}-{_size(r).replace(' ', '_')}-{label}.itf.json"
                         tr.path = str(p)
                         tr.write(p)
-    impl_rows: list[tuple[ImplCost, CostRow | None]] = []
+    checks: list[ImplCheck] = []
     if args.impl:
-        from reference.node import load as load_algo, parse_algo
-        try:
-            load_algo(args.impl)
-        except ValueError as e:
-            print(f"error: --impl {args.impl}: {e}", file=sys.stderr)
-            return 2
-        stem = DEFAULT_IMPL.get(args.impl, DEFAULT_IMPL.get(parse_algo(args.impl)[0]))
-        for r in rows if rows else []:
-            pass
         ns = sorted({r.n for r in rows if r.n is not None}) or [3]
         for n in ns:
-            row = next((r for r in rows if r.n == n and Path(r.spec).stem == stem), None) or \
-                next((r for r in rows if r.n == n), None)
-            mp = IMPLS.get(Path(row.spec).stem if row is not None else stem or "")
-            types = mp.types if mp else None
-            until_kind = mp.until if mp else "elected"
-            what = mp.note if mp else "all messages sent up to the step where the first node is elected"
-            impl_rows.append((impl_costs(args.impl, n, args.runs, types=types, until=until_kind, what=what), row))
+            same = [r for r in rows if r.n == n]
+            row = next((r for r in same if IMPLS.get(Path(r.spec).stem) is mp), None) or \
+                (same[0] if len(same) == 1 else None)
+            rmap = IMPLS.get(Path(row.spec).stem) if row is not None else mp
+            ic = impl_costs(args.impl, n, args.runs, types=rmap.types if rmap else None,
+                            note=rmap.note if rmap else f"{args.impl}: every message up to the step where "
+                                                        f"the first node is elected")
+            checks += impl_checks(ic, row, rmap)
     if args.plot:
         plot(rows, args.plot)
     if args.json:
-        print(json.dumps({"rows": [r.to_json() for r in rows],
-                          "impl": [dict(ic.to_json(), spec_best=row.main.best if row else None,
-                                        spec_worst=row.main.worst if row else None,
-                                        within=impl_within(ic, row) if row else None)
-                                   for ic, row in impl_rows],
-                          "plot": args.plot}, indent=1, sort_keys=False))
+        print(json.dumps({"rows": [r.to_json() for r in rows], "impl": [c.to_json() for c in checks],
+                          "plot": args.plot}, indent=1))
     else:
         print(render_table(rows))
-        if impl_rows:
+        if checks:
             print()
-            print(render_impl(impl_rows))
+            print(render_impl(checks))
         if args.plot:
             print(f"\nchart written to {args.plot}")
-    if impl_rows and not all(row is None or impl_within(ic, row) for ic, row in impl_rows):
+    if any(c.within is False for c in checks):
         return 13
     return 0
