@@ -282,7 +282,7 @@ class Graph:
 
 
 def build_graph(model: Model, measures: list[Measure], canon: Callable | None,
-                max_states: int | None = None) -> Graph:
+                max_states: int | None = None, max_seconds: float | None = None) -> Graph:
     t0 = time.perf_counter()
     counters = ["steps"] + sorted({m.counter for m in measures} - {"steps"})
     fns = [counter_fn(model, c) for c in counters]
@@ -340,6 +340,9 @@ def build_graph(model: Model, measures: list[Measure], canon: Callable | None,
         expanded += 1
         if max_states is not None and len(fps) >= max_states and queue:
             stopped = "max-states"
+            break
+        if max_seconds is not None and (expanded & 1023) == 0 and time.perf_counter() - t0 > max_seconds and queue:
+            stopped = "max-seconds"
             break
     while len(off) <= len(fps):
         off.append(len(dst))
@@ -669,15 +672,15 @@ class CostRow:
 
 
 def cost_model(model: Model, spec_path: str, *, symmetry: bool = True, traces: bool = True,
-               max_states: int | None = None, varied: dict[str, Any] | None = None,
-               given: int = 0) -> CostRow:
+               max_states: int | None = None, max_seconds: float | None = None,
+               varied: dict[str, Any] | None = None, given: int = 0) -> CostRow:
     t0 = time.perf_counter()
     measures = measures_for(model, given)
     canon = None
     if symmetry:
         from .explore.symmetry import canonicalizer
         canon = canonicalizer(model)
-    g = build_graph(model, measures, canon, max_states)
+    g = build_graph(model, measures, canon, max_states, max_seconds)
     results = []
     for k, m in enumerate(measures):
         wi = g.counters.index(m.counter)
@@ -709,10 +712,14 @@ def cost_model(model: Model, spec_path: str, *, symmetry: bool = True, traces: b
 
 def cost(spec_path: str, model: str | None = None, defines: list[str] | None = None, *,
          until: list[str] | None = None, symmetry: bool = True, traces: bool = True,
-         max_states: int | None = None, varied: dict[str, Any] | None = None) -> CostRow:
+         max_states: int | None = None, max_seconds: float | None = None,
+         varied: dict[str, Any] | None = None) -> CostRow:
+    """The exact cost of the measures of one spec at one size (see the module docstring).
+    A run stopped by `max_states`/`max_seconds` says so in `stopped`; its numbers are then
+    bounds of the explored part only, not of the spec."""
     m, given = load_with_measures(spec_path, model, defines, until)
     return cost_model(m, str(spec_path), symmetry=symmetry, traces=traces, max_states=max_states,
-                      varied=varied, given=given)
+                      max_seconds=max_seconds, varied=varied, given=given)
 
 
 # --------------------------------------------------------------------------- closed forms
@@ -1053,11 +1060,14 @@ def render_impl(checks: list[ImplCheck]) -> str:
 
 # --------------------------------------------------------------------------- chart
 def plot(rows: list[CostRow], path: str | Path) -> Path:
-    """Best and worst messages against N, one colour per protocol; the closed forms as
-    wide pale bands behind the measured points (a point on its band: they agree)."""
+    """Two panels, best and worst messages against N, one colour per protocol: the exact
+    numbers as points joined by lines, the closed forms as wide pale bands behind them (a
+    point on its band: the two agree)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
 
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg"):
@@ -1066,47 +1076,53 @@ def plot(rows: list[CostRow], path: str | Path) -> Path:
     for r in rows:
         if r.n is not None and r.main.counter == "messages":
             groups.setdefault(r.spec, []).append(r)
-    fig, ax = plt.subplots(figsize=(8, 5.2), dpi=150)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 5), dpi=120, sharex=True)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    markers = "osD^v<>p"
+    handles = []
     allx: set[int] = set()
     for i, (spec, rs) in enumerate(groups.items()):
         rs = sorted(rs, key=lambda r: r.n)
-        c = colors[i % len(colors)]
+        c, mk = colors[i % len(colors)], markers[i % len(markers)]
         cf = rs[0].closed_form
         name = cf.protocol if cf else rs[0].spec_name
         xs = [r.n for r in rs]
         allx.update(xs)
-        if cf is not None:
-            fx = list(range(min(xs), max(xs) + 1))
-            ax.plot(fx, [cf.worst(n) for n in fx], color=c, alpha=0.22, lw=7, solid_capstyle="round",
-                    label=f"{name} worst, closed form {cf.worst_text}")
-            ax.plot(fx, [cf.best(n) for n in fx], color=c, alpha=0.22, lw=7, ls="-", solid_capstyle="round",
-                    label=f"{name} best, closed form {cf.best_text}")
-        wx = [r.n for r in rs if isinstance(r.main.worst, int)]
-        wy = [r.main.worst for r in rs if isinstance(r.main.worst, int)]
-        bx = [r.n for r in rs if isinstance(r.main.best, int)]
-        by = [r.main.best for r in rs if isinstance(r.main.best, int)]
-        ax.plot(wx, wy, color=c, marker="s", ms=6, lw=1.6, ls="--", label=f"{name} worst (exact, every run)")
-        ax.plot(bx, by, color=c, marker="o", ms=6, lw=1.6, label=f"{name} best (exact, every run)")
-        for x, y in zip(wx, wy):
-            ax.annotate(str(y), (x, y), textcoords="offset points", xytext=(0, 7), ha="center",
-                        fontsize=7, color=c)
-        for x, y in zip(bx, by):
-            ax.annotate(str(y), (x, y), textcoords="offset points", xytext=(0, -12), ha="center",
-                        fontsize=7, color=c)
-        unb = [r.n for r in rs if r.main.worst == UNBOUNDED]
-        if unb:
-            ax.plot(unb, [max(wy or by or [0])] * len(unb), color=c, marker="^", ls="none",
-                    label=f"{name} worst unbounded")
-    ax.set_xlabel("N (nodes)")
-    ax.set_ylabel("messages until a leader is elected")
-    ax.set_title("Messages to elect a leader: exact best and worst case over every run", fontsize=10)
-    if allx:
-        ax.set_xticks(sorted(allx))
-    ax.set_ylim(bottom=0)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", frameon=True)
-    fig.tight_layout()
+        for ax, which in zip(axes, ("best", "worst")):
+            if cf is not None:
+                f = cf.best if which == "best" else cf.worst
+                fx = list(range(min(xs), max(xs) + 1))
+                ax.plot(fx, [f(n) for n in fx], color=c, alpha=0.25, lw=9, solid_capstyle="round", zorder=1)
+            pts = [(r.n, getattr(r.main, which)) for r in rs if isinstance(getattr(r.main, which), int)]
+            if pts:
+                ax.plot([x for x, _ in pts], [y for _, y in pts], color=c, marker=mk, ms=6, lw=1.5, zorder=3)
+                for x, y in pts:
+                    ax.annotate(str(y), (x, y), textcoords="offset points", xytext=(7, -3 + 4 * (i - 1)),
+                                fontsize=7, color=c, zorder=4)
+            unb = [r.n for r in rs if getattr(r.main, which) == UNBOUNDED]
+            if unb:
+                top = max([y for _, y in pts] or [1])
+                ax.plot(unb, [top] * len(unb), color=c, marker="^", ls="none", zorder=3)
+                ax.annotate("unbounded", (unb[0], top), textcoords="offset points", xytext=(6, 4),
+                            fontsize=7, color=c)
+        label = name + (f": best {cf.best_text}, worst {cf.worst_text}" if cf else " (no closed form)")
+        label = label.replace("^2", "\u00b2")
+        handles.append(Line2D([], [], color=c, marker=mk, lw=1.5, label=label))
+    for ax, which in zip(axes, ("best", "worst")):
+        ax.set_title(f"{which} case over every run", fontsize=10)
+        ax.set_xlabel("N (nodes)")
+        if allx:
+            ax.set_xticks(sorted(allx))
+            ax.set_xlim(min(allx) - 0.3, max(allx) + 0.6)
+        ax.set_ylim(bottom=0)
+        ax.margins(y=0.12)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("messages until a leader is elected")
+    handles.append(Line2D([], [], color="grey", alpha=0.35, lw=9, label="closed form (pale band)"))
+    fig.suptitle("Messages to elect a leader: exact best and worst case (elect cost)", fontsize=11)
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8.5, frameon=False)
+    fig.tight_layout(rect=(0, 0.045 * ((len(handles) + 1) // 2), 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, metadata={"Software": None} if path.suffix.lower() == ".png" else {"Date": None})
     plt.close(fig)
@@ -1116,65 +1132,68 @@ def plot(rows: list[CostRow], path: str | Path) -> Path:
 # --------------------------------------------------------------------------- spec/README.md
 SECTION_SPECS = ("bully", "chang_roberts", "lcr", "paxos", "raft")
 SECTION_SIZES = (3, 4, 5, 6)
-SECTION_MODELS = {"raft": "yardstick"}        # the fault-free model of a spec, if not `default`
-SECTION_MAX_STATES = 60_000
+SECTION_MODELS = {"raft": "yardstick"}        # a fault-free model of the spec, if not `default`
+SECTION_MAX_SECONDS = 600.0                   # per row, when refreshing the cache
 CACHE = "cost.json"
 
 
-def cost_section(spec_dir: str | Path = "spec", *, compute: bool = False) -> str:
+def cost_section(spec_dir: str | Path = "spec") -> str:
     """The Markdown section of spec/README.md: exact best and worst messages to elect a
-    leader for the shipped specs at N = 3..6, with the closed forms and the chart.
+    leader for the shipped specs at N = 3..6, the closed forms with their assumptions, and
+    the chart (spec/cost.png).
 
-    Numbers come from `spec_dir/cost.json` (written by `write_cost_cache`, e.g. by
-    `elect cost --json`), for rows whose spec file has not changed since; missing or
-    stale rows are computed when `compute` is true and shown as "not computed" otherwise,
-    so `elect table --check` stays fast and deterministic."""
+    The numbers come from `spec_dir/cost.json` (`refresh_cost_cache`, run by `python -m
+    checker.cost spec`), so that generating the README stays fast and deterministic; a
+    row whose spec file changed since is shown as out of date rather than with stale
+    numbers."""
     d = Path(spec_dir)
     cache = _read_cache(d / CACHE)
     lines = ["## The cost of an election", "",
-             "Messages sent until some node is leader, least and greatest over every run of the "
-             "spec (exact: every interleaving explored, `elect cost`). The closed forms are the "
-             "literature's for the same assumptions; a mismatch would be marked.", "",
-             "| spec | model | N | best | worst | steps | distinct states | closed form (best, worst) |",
+             "Messages sent until some node is leader (the spec's first `reachable` property), "
+             "least and greatest over every run of the model: exact, every interleaving "
+             "explored by `elect cost`. A message counts when it is put in flight, including "
+             "those sent in the step that elects the leader. The closed forms are derived for "
+             "the spec's assumptions (below) and checked against the exact numbers by "
+             "tests/checker/test_cost.py.", "",
+             "| spec | model | N | best | worst | steps (best..worst) | distinct states | closed form (best, worst) |",
              "|---|---|---:|---:|---:|---:|---:|---|"]
-    assumptions = []
+    notes = []
     for stem in SECTION_SPECS:
         path = d / f"{stem}.elect"
         if not path.exists():
             continue
         digest = _digest(path)
-        model = SECTION_MODELS.get(stem)
+        model = SECTION_MODELS.get(stem, "default")
+        cf = CLOSED_FORMS.get(stem)
         for n in SECTION_SIZES:
-            row = cache.get((stem, model or "default", n))
-            if row is not None and row.get("digest") != digest:
-                row = None
-            if row is None and compute:
-                try:
-                    r = cost(str(path), model, [f"N={n}"], traces=False, max_states=SECTION_MAX_STATES,
-                             varied={"N": n})
-                    row = _cache_row(r, digest)
-                except SpecError:
-                    row = None
+            row = cache.get((stem, model, n))
             if row is None:
-                lines.append(f"| {stem} | {model or 'default'} | {n} | | | | | not computed |")
+                lines.append(f"| {stem} | {model} | {n} | | | | | not computed |")
+                continue
+            if row.get("digest") != digest:
+                lines.append(f"| {stem} | {model} | {n} | | | | | out of date: the spec changed |")
+                continue
+            if row.get("stopped"):
+                lines.append(f"| {stem} | {model} | {n} | | | | {row['distinct']:,} explored | "
+                             f"not computed: {row['stopped']} |")
                 continue
             m = row["measures"][0]
-            cf = CLOSED_FORMS.get(stem)
             formula = ""
             if cf is not None:
                 ok = cf.best(n) == m["best"] and cf.worst(n) == m["worst"]
-                formula = f"{cf.best_text} = {cf.best(n)}, {cf.worst_text} = {cf.worst(n)}" + ("" if ok else " **differs**")
-            stopped = " (stopped)" if row.get("stopped") else ""
-            lines.append(f"| {stem} | {row['model']} | {n} | {_fmt(m['best'])} | {_fmt(m['worst'])} | "
-                         f"{_fmt(m['steps_best'])}..{_fmt(m['steps_worst'])} | {row['distinct']:,}{stopped} | {formula} |")
-        cf = CLOSED_FORMS.get(stem)
+                formula = f"{cf.best_text} = {cf.best(n)}, {cf.worst_text} = {cf.worst(n)}" + \
+                    ("" if ok else " **differs**")
+            lines.append(f"| {stem} | {model} | {n} | {_fmt(m['best'])} | {_fmt(m['worst'])} | "
+                         f"{_fmt(m['steps_best'])}..{_fmt(m['steps_worst'])} | {row['distinct']:,} | {formula} |")
         if cf is not None:
-            assumptions.append(f"- **{cf.protocol}** ({cf.source}): best {cf.best_text}, worst "
-                               f"{cf.worst_text}. {cf.assumptions}.")
-    lines += ["", *assumptions, "",
-              "![Best and worst messages against N](cost.png)", "",
-              "Regenerate the chart with `elect cost spec/bully.elect spec/chang_roberts.elect "
-              "spec/lcr.elect -D N=3..6 --plot spec/cost.png`.", ""]
+            notes.append(f"- **{cf.protocol}** ({cf.source}): best {cf.best_text}, worst {cf.worst_text}. "
+                         f"{cf.assumptions}.")
+    lines += ["", *notes, "",
+              "![Best and worst messages to elect a leader against N](cost.png)", "",
+              "The chart: `elect cost spec/bully.elect spec/chang_roberts.elect spec/lcr.elect -D N=3..6 "
+              "--plot spec/cost.png`. The table: `python -m checker.cost spec` (refreshes spec/cost.json). "
+              "The implementations are held to these bounds: `elect cost spec/lcr.elect -D N=3..6 "
+              "--impl lcr --runs 1000`.", ""]
     return "\n".join(lines)
 
 
@@ -1217,9 +1236,46 @@ def write_cost_cache(rows: list[CostRow], spec_dir: str | Path = "spec") -> Path
         row = _cache_row(r, _digest(p))
         cache[(row["spec"], row["model"], row["N"])] = row
     ordered = [cache[k] for k in sorted(cache, key=lambda k: (k[0], k[1], k[2]))]
-    path.write_text(json.dumps({"generated by": "elect cost (checker/cost.py write_cost_cache)",
+    path.write_text(json.dumps({"generated by": "python -m checker.cost (checker/cost.py)",
                                 "rows": ordered}, indent=1) + "\n")
     return path
+
+
+def refresh_cost_cache(spec_dir: str | Path = "spec", *, force: bool = False,
+                       max_seconds: float = SECTION_MAX_SECONDS, log=None) -> Path:
+    """Compute the rows of cost_section that are missing or out of date and write them to
+    spec_dir/cost.json. A row that takes longer than `max_seconds` is stored as stopped,
+    and the larger sizes of that spec are not tried."""
+    d = Path(spec_dir)
+    cache = _read_cache(d / CACHE)
+    for stem in SECTION_SPECS:
+        path = d / f"{stem}.elect"
+        if not path.exists():
+            continue
+        digest = _digest(path)
+        model = SECTION_MODELS.get(stem, "default")
+        too_big = None
+        for n in SECTION_SIZES:
+            old = cache.get((stem, model, n))
+            if not force and old is not None and old.get("digest") == digest and not old.get("stopped"):
+                continue
+            if too_big is not None:
+                row = {"spec": stem, "model": model, "N": n, "digest": digest, "distinct": 0,
+                       "stopped": f"not tried: N={too_big} did not finish", "measures": []}
+            else:
+                r = cost(str(path), None if model == "default" else model, [f"N={n}"], traces=False,
+                         max_seconds=max_seconds, varied={"N": n})
+                row = _cache_row(r, digest)
+                if r.stopped:
+                    row["stopped"] = f"stopped after {max_seconds:g} s"
+                    too_big = n
+            if log:
+                log(f"{stem} N={n}: {row['stopped'] or [(m['best'], m['worst']) for m in row['measures']]}")
+            cache[(stem, model, n)] = row
+            ordered = [cache[k] for k in sorted(cache)]
+            (d / CACHE).write_text(json.dumps({"generated by": "python -m checker.cost (checker/cost.py)",
+                                               "rows": ordered}, indent=1) + "\n")
+    return d / CACHE
 
 
 # --------------------------------------------------------------------------- command
@@ -1295,3 +1351,9 @@ def cmd_cost(args) -> int:
     if any(c.within is False for c in checks):
         return 13
     return 0
+
+
+if __name__ == "__main__":   # python -m checker.cost [SPEC_DIR] [--force]: refresh SPEC_DIR/cost.json
+    _args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    print(refresh_cost_cache(_args[0] if _args else "spec", force="--force" in sys.argv,
+                             log=lambda line: print(line, file=sys.stderr, flush=True)))

@@ -7,6 +7,7 @@ that do not exist yet are skipped with the reason.
 """
 from __future__ import annotations
 
+import functools
 import json
 import textwrap
 from pathlib import Path
@@ -30,6 +31,12 @@ def spec_path(stem: str) -> Path:
     return p
 
 
+@functools.lru_cache(maxsize=None)
+def exact(stem: str, n: int, until: str | None = None) -> C.CostRow:
+    """The spec's exact cost at size n (shared between tests: Bully at N = 6 takes minutes)."""
+    return C.cost(str(spec_path(stem)), None, [f"N={n}"], until=[until] if until else None, traces=False)
+
+
 def write(tmp_path: Path, name: str, text: str) -> Path:
     p = tmp_path / name
     p.write_text(textwrap.dedent(text).lstrip())
@@ -44,9 +51,9 @@ EXACT_CASES.append(pytest.param("bully", 6, marks=pytest.mark.slow))
 
 @pytest.mark.parametrize("stem,n", EXACT_CASES)
 def test_exact_best_and_worst_equal_the_closed_forms(stem, n):
-    path = spec_path(stem)
+    spec_path(stem)
     cf = C.CLOSED_FORMS[stem]
-    row = C.cost(str(path), C.SECTION_MODELS.get(stem), [f"N={n}"], traces=False)
+    row = exact(stem, n, C.IMPLS[stem].known)
     m = row.main
     assert m.counter == "messages"
     assert (m.best, m.worst) == (cf.best(n), cf.worst(n)), \
@@ -272,10 +279,10 @@ IMPL_CASES = [("chang_roberts", "ring"), ("lcr", "lcr"), ("bully", "bully")]
 
 
 def _impl_within_spec(stem, algo, runs, sizes=SIZES):
-    path = spec_path(stem)
+    spec_path(stem)
     mp = C.IMPLS[stem]
     for n in sizes:
-        row = C.cost(str(path), None, [f"N={n}"], until=[mp.known] if mp.known else None, traces=False)
+        row = exact(stem, n, mp.known)
         ic = C.impl_costs(algo, n, runs, types=mp.types)
         assert ic.unfinished == 0 and len(ic.elected) == runs
         checks = C.impl_checks(ic, row, mp)
@@ -366,10 +373,24 @@ def test_cost_section_from_the_cache(tmp_path):
     C.write_cost_cache(rows, d)
     text = C.cost_section(d)
     assert "| chang_roberts | default | 3 | 3 | 6 | 6..9 | 137 | N = 3, N(N+1)/2 = 6 |" in text
-    assert "![Best and worst messages against N](cost.png)" in text
+    assert "| chang_roberts | default | 5 | | | | | not computed |" in text
+    assert "![Best and worst messages to elect a leader against N](cost.png)" in text
+    assert "**Chang-Roberts** (Chang & Roberts, CACM 22(5), 1979): best N, worst N(N+1)/2." in text
     (d / "chang_roberts.elect").write_text(src.read_text() + "\n# changed\n")
-    assert "| chang_roberts | default | 3 | | | | | not computed |" in C.cost_section(d)
-    assert "| chang_roberts | default | 3 | 3 | 6 |" in C.cost_section(d, compute=True)
+    assert "| chang_roberts | default | 3 | | | | | out of date: the spec changed |" in C.cost_section(d)
+
+
+def test_refresh_cost_cache_stops_large_rows(tmp_path, monkeypatch):
+    src = spec_path("chang_roberts")
+    d = tmp_path / "spec"
+    d.mkdir()
+    (d / "chang_roberts.elect").write_text(src.read_text())
+    monkeypatch.setattr(C, "SECTION_SIZES", (3, 5, 6))
+    C.refresh_cost_cache(d, max_seconds=0.0)                # the clock is read every 1024 states
+    text = C.cost_section(d)
+    assert "| chang_roberts | default | 3 | 3 | 6 |" in text
+    assert "not computed: stopped after 0 s |" in text
+    assert "| chang_roberts | default | 6 | | | | 0 explored | not computed: not tried: N=5 did not finish |" in text
 
 
 def test_shipped_cost_cache_is_current():
