@@ -145,9 +145,10 @@ class Translator:
             self.msgs[name] = (name, {f: f for f, _ in self.ts.messages[name].ty.fields})
         for impl, mm in mapping.messages.items():
             if mm.spec is not None:
-                fields = {f: f for f, _ in self.ts.messages[mm.spec].ty.fields}
-                for i, s in mm.fields.items():
-                    fields[s] = i
+                if mm.fields:        # only these: the rest are the spec's own (not sent by the code)
+                    fields = {s: i for i, s in mm.fields.items()}
+                else:
+                    fields = {f: f for f, _ in self.ts.messages[mm.spec].ty.fields}
                 self.msgs[mm.spec] = (impl, fields)
         self.timers: dict[str, str] = {}
         for key, rules in mapping.inputs.items():
@@ -162,9 +163,9 @@ class Translator:
         mt = dict(self.ts.messages[name].ty.fields) if name in self.ts.messages else {}
         out = {"type": impl}
         for k, v in itf_msg.items():
-            if k == "type":
+            if k == "type" or k not in fields:
                 continue
-            out[fields.get(k, k)] = self.values.itf_to_impl(v, mt.get(k), fields.get(k, k))
+            out[fields[k]] = self.values.itf_to_impl(v, mt.get(k), fields[k])
         return out
 
     def steps(self, a: dict) -> list[dict]:

@@ -220,7 +220,7 @@ def all_classes(model: Model) -> list[str]:
 
 
 def testgen(spec: str, model_name: str | None, defines: list[str] | None, out_dir: str,
-            max_states: int = 300_000) -> TestgenResult:
+            max_states: int = 100_000) -> TestgenResult:
     t0 = time.perf_counter()
     model = load_model(spec, model_name, defines or [])
     parent, targets, truncated, cl = explore(model, max_states)

@@ -120,6 +120,15 @@ class Target:
         return Target(self.ts, self.mapping, self.model_name, self.defines, self.faults, bounds)
 
 
+def first_copies(net, env: tuple) -> list[tuple]:
+    """The first copies of the in-flight envelopes that are `env` (None fields: any value)."""
+    if None not in env:
+        e1 = env + (1,)
+        return [e1] if e1 in net else []
+    return [e for e in net if e[-1] == 1 and len(e) == len(env) + 1
+            and all(x is None or x == y for x, y in zip(env, e))]
+
+
 def eager_bounds(ts: TypedSpec, names: list[str]) -> set[str]:
     """The bounds that only guards and conditions read: raising them changes no state's
     shape and enumerates nothing more, so conform may raise them at once. A bound used in a
@@ -185,6 +194,7 @@ class Item:
     net: tuple | None = None               # network record in spec terms
     spec_sends: bool = False               # does the record send spec messages?
     lane: Any = None                       # the record's Lane
+    patterns: list = field(default_factory=list)    # sends with fields the trace does not show
 
 
 def _elem_type(t: Ty | None) -> Ty | None:
@@ -463,11 +473,12 @@ class Preparer:
             if env is None:
                 continue
             if any(x is None for x in env):
-                continue       # a message with fields the trace does not show: not compared
+                it.patterns.append(env)    # spec-only fields the trace does not show: any value
+                continue
             sends.append((i, env))
         it.send_list = sends
         it.sends = Counter(env for _, env in sends)
-        it.spec_sends = bool(sends) or bool(it.gsends)
+        it.spec_sends = bool(sends) or bool(it.gsends) or bool(it.patterns)
         if k in ("crash",) and rec.state is None:
             it.obs = ()
         return it
@@ -639,17 +650,29 @@ class Matcher:
             for lab, s2, base, limbo in self.raw_successors(it, a, s, t):
                 if self.fits(it, s2, base, t):
                     if t.limbo is not None:
-                        if it.sends and s2[t.down]:
-                            limbo = self.sent_to_down(it, s2, limbo, t)
+                        if s2[t.down] and (it.sends or it.patterns):
+                            limbo = self.sent_to_down(it, a, s, lab, s2, limbo, t)
                         s2 = s2 + (limbo,)
                     out.append((lab, s2))
         return out
 
-    @staticmethod
-    def sent_to_down(it: Item, s2: tuple, limbo, t: Target):
+    def sent_to_down(self, it: Item, a: Alt, s: tuple, lab, s2: tuple, limbo, t: Target):
         """What the record sent to a process that is down goes to limbo (see the module
-        docstring): the spec loses it, the implementation's network may still deliver it."""
+        docstring): the spec loses it, the implementation's network may still deliver it.
+        The envelopes are the spec's own: the step is taken again with those processes up,
+        which gives the spec-only fields of their messages too."""
         dn = s2[t.down]
+        dsts = {e[2] for e in it.sends if e[2] in dn} | {p[2] for p in it.patterns if p[2] in dn}
+        if not dsts:
+            return limbo
+        up = list(s)
+        up[t.down] = s[t.down] - dsts
+        skip = {t.net, t.down}
+        for lab2, s3, base3, _ in self.raw_successors(it, a, tuple(up), t):
+            if lab2 != lab or any(s3[k] != s2[k] for k in range(len(s2)) if k not in skip):
+                continue
+            extra = [e[:-1] for e in s3[t.net] - base3 if e[2] in dsts]
+            return runtime.ms_add_many(limbo, extra) if extra else limbo
         extra = [e for e, c in it.sends.items() for _ in range(c) if e[2] in dn]
         return runtime.ms_add_many(limbo, extra) if extra else limbo
 
@@ -719,6 +742,17 @@ class Matcher:
                 for e in net:
                     if e[-1] == 1 and len(e) == len(p) + 1 and all(x is None or x == y for x, y in zip(p, e)):
                         envs.append(e)
+                if not envs and limbo:
+                    for e in sorted(limbo, key=repr):
+                        if e[-1] == 1 and len(e) == len(p) + 1 and \
+                                all(x is None or x == y for x, y in zip(p, e)):
+                            limbo = runtime.ms_remove(limbo, e)
+                            net = runtime.ms_add(net, e[:-1])
+                            new = list(s)
+                            new[t.net] = net
+                            s = tuple(new)
+                            envs.append(e[:-1] + (1,) if e[:-1] + (1,) in net else e)
+                            break
             res = []
             part = s[t.part] if t.part is not None else None
             for e1 in envs:
@@ -759,14 +793,29 @@ class Matcher:
         if t.net is not None and base is not None:
             new = s2[t.net] - base
             want = it.sends
-            if t.down is not None and want:
+            pats = it.patterns
+            if t.down is not None and (want or pats):
                 dn = s2[t.down]
                 if dn:
                     want = Counter({e: c for e, c in want.items() if e[2] not in dn})
+                    pats = [p for p in pats if p[2] not in dn]
             n = sum(want.values()) if want else 0
-            if len(new) != n:
+            if len(new) != n + len(pats):
                 return False
-            if n and Counter(e[:-1] for e in new) != want:
+            if pats:
+                got = Counter(e[:-1] for e in new)
+                for e, c in want.items():
+                    if got[e] < c:
+                        return False
+                    got[e] -= c
+                rest = list(got.elements())
+                for p in pats:
+                    j = next((j for j, e in enumerate(rest)
+                              if len(e) == len(p) and all(x is None or x == y for x, y in zip(p, e))), None)
+                    if j is None:
+                        return False
+                    rest.pop(j)
+            elif n and Counter(e[:-1] for e in new) != want:
                 return False
         elif it.spec_sends and t.net is not None:
             return False
@@ -793,29 +842,21 @@ class Matcher:
             new = list(s)
             new[t.part] = frozenset()
             return [(("heal",), tuple(new))]
-        env, reason = n[1], n[2] if len(n) > 2 else None
+        env = n[1]
         net = s[t.net]
-        e1 = env + (1,)
-        if k == "drop":
-            if e1 in net:
+        limbo = s[t.limbo] if t.limbo is not None else frozenset()
+        out = []
+        for slot, where in ((t.net, net), (t.limbo, limbo)):
+            for e1 in first_copies(where, env):
                 new = list(s)
-                new[t.net] = runtime.ms_remove(net, e1)
-                return [(("drop", env), tuple(new))]
-            if t.limbo is not None and e1 in s[t.limbo]:
-                new = list(s)
-                new[t.limbo] = runtime.ms_remove(s[t.limbo], e1)
-                return [(None, tuple(new))]
-            return []
-        if k == "duplicate":
-            new = list(s)
-            if e1 in net:
-                new[t.net] = runtime.ms_add(net, env)
-                return [(("duplicate", env), tuple(new))]
-            if t.limbo is not None and e1 in s[t.limbo]:
-                new[t.limbo] = runtime.ms_add(s[t.limbo], env)
-                return [(None, tuple(new))]
-            return []
-        return []
+                if k == "drop":
+                    new[slot] = runtime.ms_remove(where, e1)
+                else:
+                    new[slot] = runtime.ms_add(where, e1[:-1])
+                out.append(((k, e1[:-1]) if slot == t.net else None, tuple(new)))
+            if out:
+                return out
+        return out
 
     # -- properties --
     def violated(self, t: Target, pairs: list[tuple[tuple | None, tuple]]) -> tuple[str, str] | None:

@@ -52,8 +52,11 @@ class Explainer:
         return fmt_value(self.t.model.itf(v, ty))
 
     def env_text(self, env: tuple) -> str:
-        msg = self.t.model.msg_itf(env[0], env[3:])
-        return f"{fmt_value(msg)} from {env[1]} to {env[2]}"
+        spec_msg = next(n for n, tag in self.t.gen.tags.items() if tag == env[0])
+        fts = self.t.ts.messages[spec_msg].ty.fields
+        args = ", ".join(f"{f}={'?' if v is None else fmt_value(self.t.model.itf(v, ft))}"
+                         for (f, ft), v in zip(fts, env[3:]))
+        return f"{spec_msg}({args}) from {env[1]} to {env[2]}"
 
     def impl_field(self, spec_msg: str, pos: int) -> str:
         for impl, (spec, fields) in self.prep.msg_map.items():
@@ -202,6 +205,12 @@ class Explainer:
                     continue
                 out.append(Reason(step, "sends", f"{where}: the record sends {self.env_text(env)}, "
                                                  f"which the spec does not", where))
+            pats = [p for p in it.patterns if t.down is None or p[2] not in s2[t.down]]
+            for p in pats:          # a send with spec-only fields: any value of those fits
+                j = next((j for j, m in enumerate(missing)
+                          if len(m) == len(p) and all(x is None or x == y for x, y in zip(p, m))), None)
+                if j is not None:
+                    missing.pop(j)
             for m in missing:
                 out.append(Reason(step, "sends", f"the spec sends {self.env_text(m)}, the record does not",
                                   "effects"))
@@ -243,7 +252,7 @@ class Explainer:
             if e[2] != env[2]:
                 d.append((dst_field, str(e[2]), str(env[2])))
             for pos, (x, y) in enumerate(zip(e[3:], env[3:])):
-                if x != y:
+                if y is not None and x != y:
                     f = self.impl_field(spec_msg, pos)
                     d.append((f"{prefix}.msg.{f}", self.spec_val(x, fts[pos][1]), self.spec_val(y, fts[pos][1])))
             scored.append((len(d), e, d))

@@ -19,6 +19,7 @@ MODELS = {
     "raft": (str(ROOT / "spec" / "raft.elect"), "default", ["MAX_TERM=2", "MAX_BEATS=1"]),
     "bully": (str(ROOT / "spec" / "bully.elect"), "default", []),
     "ring": (str(ROOT / "spec" / "chang_roberts.elect"), "crash", ["CRASHES=1"]),
+    "paxos": (str(ROOT / "spec" / "paxos.elect"), "default", []),
 }
 _cache: dict = {}
 
@@ -74,13 +75,14 @@ def machine(impl: str):
 FAST = dict(deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 
 
-@pytest.mark.parametrize("impl", ["raft", "bully", "ring"])
+@pytest.mark.parametrize("impl", ["raft", "bully", "ring", "paxos"])
 def test_code_follows_its_spec(impl):
     run_state_machine_as_test(machine(impl), settings=settings(max_examples=40, stateful_step_count=25, **FAST))
 
 
 @pytest.mark.parametrize("impl,field", [("raft:volatile-vote", "voted_for"), ("raft:volatile-term", "term"),
-                                        ("raft:double-vote", "voted_for"), ("bully:no-answer-wait", "role")])
+                                        ("raft:double-vote", "voted_for"), ("bully:no-answer-wait", "role"),
+                                        ("paxos:minority-quorum", "role")])
 def test_broken_variant_parts_ways_on_a_short_run(impl, field):
     with pytest.raises(AssertionError) as info:
         run_state_machine_as_test(machine(impl), settings=settings(
