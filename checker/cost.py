@@ -21,20 +21,25 @@ verdicts and state counts of `elect check` cannot change), and then solves both:
    stored edge's target orbit and weight among the concrete successors.
 
 Counters: `messages` (envelopes a step puts in flight, as `Model.sent_envelopes` counts
-them; in a `set` network a message identical to one already in flight merges with it),
-`deliveries`, `steps`, `ticks`. A global-style spec has no network: there a message is an
-element added to a variable that holds the messages (named msgs, messages, network, net,
-inbox, mailbox or channels; a set, or a map to sets or sequences), and a delivery an
-element removed from one.
+them, the messages of the step that reaches the condition included; a message to a
+crashed node is lost as it is sent and does not count; in a `set` network a message
+identical to one already in flight merges with it), `deliveries`, `steps`, `ticks`. A
+global-style spec has no network: there a message is an element added to a variable that
+holds the messages (named msgs, messages, network, net, inbox, mailbox or channels; a
+set, or a map to sets or sequences), and a delivery an element removed from one.
 
-Which condition: the spec's `measure` declarations when it has any; else measures given
-in code (`until=`, text of `COUNTER until CONDITION`, type-checked as if written in the
-spec); else "messages until" the spec's first `reachable` property (e.g. SomeoneWins),
-the built-in election question.
+Which measures: the spec's own `measure` declarations, or, when it declares none, the
+built-in election question: messages until its first `reachable` property (e.g.
+SomeoneWins); then any given in code (`until=["[NAME:] COUNTER until CONDITION"]`,
+parsed and type-checked as if written at the end of the spec; `cmd_cost` reads them from
+`args.measure` when the command line offers it).
 
-Implementations are measured by the seeded simulator (`reference.drivers.sim`): the first
-election of each run (from the start to the step after which every live node names the
-same leader), its messages; min, median, p99 and max over the runs.
+Implementations are measured by the seeded timed simulator (`reference.drivers.sim`, no
+faults): per run, the messages up to the step where the first node outputs Elected (held
+to the spec's election measure), and the simulator's own count of the first election,
+until every live node names the leader (held to a "known" measure where the spec can
+state one, see IMPLS); min, median, p99 and max over the runs. CLOSED_FORMS holds the
+literature's formulas for the specs' assumptions; tests/checker/test_cost.py pins them.
 
 This file is bigger than most because the parts (measure resolution, graph, path
 problems, traces, known closed forms, simulator statistics, table, chart, README section)
@@ -90,7 +95,7 @@ def parse_until(text: str, index: int = 0) -> tuple[str, str, str]:
     """'[NAME:] COUNTER until CONDITION' -> (name, counter, condition)."""
     m = _UNTIL.match(text)
     if not m:
-        raise SpecError(Diagnostic("E004", f"cannot read measure '{text}'", None,
+        raise SpecError(Diagnostic("E421", f"cannot read measure '{text}'", None,
                                    ["write it as 'messages until any n in Node: n.role == Leader'"]))
     name = m.group("name") or ("Given" if index == 0 else f"Given{index + 1}")
     return name, m.group("counter"), m.group("cond")
@@ -148,13 +153,13 @@ def measures_for(model: Model, given: int = 0) -> list[Measure]:
     out += [Measure(mf.name, mf.counter, mf.cond, _span_text(src, mf.decl.cond.span), "given")
             for mf in model.measures[len(model.measures) - given:] if given]
     if not out:
-        raise SpecError(Diagnostic("E004", f"{model.spec.file}: no measure to compute", None,
+        raise SpecError(Diagnostic("E420", f"{model.spec.file}: no measure to compute", None,
                                    ["declare one in the spec: `measure Election: messages until CONDITION`",
                                     "or give one: cost(..., until=['messages until CONDITION'])"]))
     names = [m.name for m in out]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup is not None:
-        raise SpecError(Diagnostic("E004", f"measure '{dup}' is named twice", None,
+        raise SpecError(Diagnostic("E422", f"measure '{dup}' is named twice", None,
                                    ["give the measure another name: 'NAME: messages until CONDITION'"]))
     return out
 
@@ -490,13 +495,20 @@ def _bfs_path(g: Graph, sources: list[int], target: Callable[[int], bool],
     return []
 
 
-def worst_case(g: Graph, k: int, wi: int) -> Extreme:
+def components(g: Graph, k: int) -> tuple[bytearray, list[int], list[list[int]]]:
+    """(states reachable before measure k's condition, component per state, components
+    in Tarjan's order): shared by the worst cases of every counter of measure k."""
+    reach = _reach(g, k)
+    comp, comps = _tarjan(g, reach, g.goal[k])
+    return reach, comp, comps
+
+
+def worst_case(g: Graph, k: int, wi: int, scc=None) -> Extreme:
     """Greatest counter over runs to a first goal state: longest path over the SCC DAG."""
     goal, W = g.goal[k], g.w[wi]
-    reach = _reach(g, k)
+    reach, comp, comps = scc or components(g, k)
     if not any(goal[i] for i in range(len(g.fps)) if reach[i]):
         return Extreme(None)
-    comp, comps = _tarjan(g, reach, goal)
     NEG = None
     best_c: list[int | None] = [NEG] * len(comps)         # longest to a goal from the component
     for ci, members in enumerate(comps):                    # sinks first
@@ -684,8 +696,9 @@ def cost_model(model: Model, spec_path: str, *, symmetry: bool = True, traces: b
     results = []
     for k, m in enumerate(measures):
         wi = g.counters.index(m.counter)
-        b, w = best_case(g, k, wi), worst_case(g, k, wi)
-        sb, sw = best_case(g, k, 0), worst_case(g, k, 0)
+        scc = components(g, k)
+        b, w = best_case(g, k, wi), worst_case(g, k, wi, scc)
+        sb, sw = best_case(g, k, 0), worst_case(g, k, 0, scc)
         never = sum(1 for i in range(len(g.fps)) if not g.goal[k][i] and i + 1 < len(g.off)
                     and g.off[i] == g.off[i + 1])
         mc = MeasureCost(m.name, m.counter, m.text, m.origin, b.value, w.value, sb.value, sw.value,
@@ -733,6 +746,7 @@ class ClosedForm:
     worst_text: str
     assumptions: str
     source: str
+    models: tuple[str, ...] = ("default",)     # the spec's models the formulas are derived for
 
 
 # Keyed by the spec file's stem. Each formula is derived for the spec as written (see the
@@ -775,7 +789,13 @@ CLOSED_FORMS: dict[str, ClosedForm] = {
 
 
 def closed_form_for(spec_path: str | Path, model: Model | None = None) -> ClosedForm | None:
-    return CLOSED_FORMS.get(Path(spec_path).stem)
+    """The closed form for a spec file (by its stem), if derived for the model checked."""
+    cf = CLOSED_FORMS.get(Path(spec_path).stem)
+    if cf is None or model is None:
+        return cf
+    if model.config.name not in cf.models or set(model.config.overrides) - {"N"}:
+        return None                  # another model, or other constants changed: no formula
+    return cf
 
 
 # --------------------------------------------------------------------------- implementations
@@ -1165,6 +1185,7 @@ def cost_section(spec_dir: str | Path = "spec") -> str:
         digest = _digest(path)
         model = SECTION_MODELS.get(stem, "default")
         cf = CLOSED_FORMS.get(stem)
+        cf = cf if cf is not None and model in cf.models else None
         for n in SECTION_SIZES:
             row = cache.get((stem, model, n))
             if row is None:

@@ -401,8 +401,9 @@ def test_shipped_cost_cache_is_current():
     cache = C._read_cache(path)
     for (stem, model, n), row in sorted(cache.items()):
         spec = SPEC / f"{stem}.elect"
-        if not spec.exists() or row["digest"] != C._digest(spec) or n > 4:
-            continue
+        if not spec.exists() or row["digest"] != C._digest(spec) or row.get("stopped") \
+                or row["distinct"] > 5_000:
+            continue                                     # out of date, or too slow to redo here
         r = C.cost(str(spec), None if model == "default" else model, [f"N={n}"], traces=False)
         assert (r.main.best, r.main.worst, r.distinct) == \
             (row["measures"][0]["best"], row["measures"][0]["worst"], row["distinct"]), (stem, n)
