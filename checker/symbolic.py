@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 import z3
+from z3.z3 import _to_expr_ref
 
 from .diagnostics import Diagnostic, Span, SpecError
 from .dsl import ast as A
@@ -68,7 +70,8 @@ from .types import (AnyT, BoolT, EmptyT, EnumT, IdT, IntT, MapT, NoneT, OptT, Re
 DOMAIN_LIMIT = 4096          # most values a finite type may have when it is enumerated
 WIDEN_AFTER = 6              # rounds of the range analysis before widening
 MAX_ROUNDS = 200
-SOLVER_LOGIC = "QF_FD"
+SOLVER_LOGIC = "QF_FD"       # bmc: incremental SAT over bit-vectors
+NETWORK_LINES = 40           # in-flight messages listed in a counterexample to induction
 
 
 def refuse(code: str, message: str, span: Span | None, source: str | None, hint: str | None = None) -> SpecError:
@@ -505,19 +508,53 @@ class Ranges:
             self.write(t.obj, ajoin(self.eval(t.obj, env), v), env, strong=False)
 
     # ---- conditions ----
-    def refinable(self, e: A.Expr, env: AEnv):
+    def place(self, e: A.Expr, env: AEnv):
+        """(get, put) for an expression whose abstract value a condition may narrow: a
+        local, this process's field, a var, or a component of one of those."""
+        d = None
         if isinstance(e, A.Name) and e.ref:
             k = e.ref[0]
-            if k == "local" and e.id in env.locals:
-                return env.locals, e.id
-            if k == "field" and e.id in env.own:
-                return env.own, e.id
-            if k == "var" and e.id in env.vars:
-                return env.vars, e.id
-        if isinstance(e, A.FieldAccess) and isinstance(e.obj, A.SelfRef) and e.ref and e.ref[0] == "pfield" \
-                and e.name in env.own:
-            return env.own, e.name
-        return None
+            d = {"local": env.locals, "field": env.own, "var": env.vars}.get(k)
+            key = e.id
+        elif isinstance(e, A.FieldAccess) and isinstance(e.obj, A.SelfRef) and e.ref and e.ref[0] == "pfield":
+            d, key = env.own, e.name
+        elif (isinstance(e, A.FieldAccess) and e.ref and e.ref[0] == "rfield") or \
+                (isinstance(e, A.Index) and isinstance(e.obj.ty, TupleT) and isinstance(e.indices[0], A.IntLit)):
+            i = e.ref[1] if isinstance(e, A.FieldAccess) else e.indices[0].value
+            outer = self.place(e.obj, env)
+            if outer is None:
+                return None
+            get, put = outer
+
+            def cget():
+                t = get()
+                return t[i] if isinstance(t, tuple) and i < len(t) else None
+
+            def cput(v):
+                t = get()
+                put(t[:i] + (v,) + t[i + 1:])
+            return (cget, cput) if isinstance(get(), tuple) else None
+        if d is None or key not in d:
+            return None
+        return (lambda: d[key]), (lambda v: d.__setitem__(key, v))
+
+    def narrow(self, env: AEnv, e: A.Expr, op: str, other: Iv) -> bool:
+        """Narrow e's places by `e op other`; False when that cannot hold."""
+        pl = self.place(e, env)
+        if pl is not None:
+            cur = pl[0]()
+            if isinstance(cur, Iv):
+                nv = constrain(cur, op, other)
+                if nv.empty:
+                    return False
+                pl[1](nv)
+            return True
+        if isinstance(e, A.Call) and e.ref in (("builtin", "max"), ("builtin", "min")) and e.args and \
+                isinstance(e.args[0].value, A.SetLit):
+            # max(S) < c: every element is; min(S) > c: every element is
+            if (e.ref[1] == "max" and op in ("<", "<=")) or (e.ref[1] == "min" and op in (">", ">=")):
+                return all(self.narrow(env, it, op, other) for it in e.args[0].value.items)
+        return True
 
     def refine(self, env: AEnv, c: A.Expr, positive: bool) -> bool:
         """Narrow env by c (or by not c); False when that cannot hold."""
@@ -558,14 +595,9 @@ class Ranges:
                 return True
             if lv.empty or rv.empty:
                 return False
-            for side, mine, other, o in ((c.left, lv, rv, op), (c.right, rv, lv, FLIP[op])):
-                r = self.refinable(side, env)
-                nv = constrain(mine, o, other)
-                if nv.empty:
-                    return False
-                if r is not None:
-                    r[0][r[1]] = nv
-            return True
+            if constrain(lv, op, rv).empty or constrain(rv, FLIP[op], lv).empty:
+                return False
+            return self.narrow(env, c.left, op, rv) and self.narrow(env, c.right, FLIP[op], lv)
         return True
 
     # ---- expressions ----
@@ -786,6 +818,17 @@ def _mk(op, args: list):
     return z3.BoolRef(op(ctx.ref(), len(args), arr), ctx)
 
 
+def _ite(c, a, b):
+    """z3.If without z3py's coercions (both branches already have one sort)."""
+    ctx = c.ctx
+    return _to_expr_ref(z3.Z3_mk_ite(ctx.ref(), c.as_ast(), a.as_ast(), b.as_ast()), ctx)
+
+
+def _eqz(a, b) -> z3.BoolRef:
+    ctx = a.ctx
+    return z3.BoolRef(z3.Z3_mk_eq(ctx.ref(), a.as_ast(), b.as_ast()), ctx)
+
+
 def conj(xs) -> z3.BoolRef:
     out = []
     for x in xs:
@@ -865,9 +908,10 @@ NC = _Mark("not-concrete")
 
 
 def num(x):
-    if z3.is_int_value(x):
+    """The value of an int literal (z3py builds literals as these classes), else None."""
+    if isinstance(x, z3.IntNumRef):
         return x.as_long()
-    if z3.is_bv_value(x):
+    if isinstance(x, z3.BitVecNumRef):
         return x.as_signed_long()
     return None
 
@@ -998,7 +1042,7 @@ def ite(c, a, b):
             return c
         if is_f(a) and is_t(b):
             return neg(c)
-    return z3.If(c, a, b)
+    return _ite(c, a, b)
 
 
 def leaves(v) -> list:
@@ -1053,6 +1097,30 @@ def _sorted_keys(keys):
 # The encoder: expressions, statements, actions
 # ======================================================================================
 
+class Overlay:
+    """A state inside an action: the state it starts from (shared, never written) and the
+    values it has changed (so that thousands of actions do not copy the whole state)."""
+    __slots__ = ("base", "mod", "reads")
+
+    def __init__(self, base, mod=None, reads=None):
+        self.base = base
+        self.mod = {} if mod is None else mod
+        self.reads: set = set() if reads is None else reads     # keys read from base
+
+    def __getitem__(self, k):
+        try:
+            return self.mod[k]
+        except KeyError:
+            self.reads.add(k)
+            return self.base[k]
+
+    def __setitem__(self, k, v):
+        self.mod[k] = v
+
+    def copy(self, share_reads: bool = True) -> "Overlay":
+        return Overlay(self.base, dict(self.mod), self.reads if share_reads else set(self.reads))
+
+
 class Ctx:
     """Where an expression or statement is encoded: the state (keys -> values, changed in
     place by statements), locals, this process, the path condition, and the action's
@@ -1076,7 +1144,8 @@ class Ctx:
         self.chosen: tuple = ()
 
     def fork(self, pc, share: bool = True) -> "Ctx":
-        c = Ctx(dict(self.st), self.mode, self.self_id, self.proc, self.old)
+        c = Ctx(self.st.copy(share) if isinstance(self.st, Overlay) else dict(self.st), self.mode, self.self_id,
+                self.proc, self.old)
         c.dirty = set() if share else set(self.dirty)
         c.locals = dict(self.locals)
         c.init_fields, c.init_vars = self.init_fields, self.init_vars
@@ -1108,21 +1177,24 @@ class Act:
     desc: dict
     guard: Any
     errs: list
-    st: dict
+    st: Any
     dirty: set
     chosen: tuple = ()
+    reads: set = field(default_factory=set)
 
 
 NET, COUNTER, BIT = "net", "counter", "bit"
 
 
 class Encoder:
-    def __init__(self, ts: TypedSpec, cfg, model, bitvec_depth: int | None = None):
-        """Ints are unbounded z3 Ints (prove), or with `bitvec_depth` (bmc to that depth)
-        bit-vectors wide enough for every value of the model, so that the solver works on
-        pure SAT; an operation that overflows is an error the checker reports, never a
-        silent wrap."""
+    def __init__(self, ts: TypedSpec, cfg, model, bitvec_depth: int | None = None, prove: bool = False):
+        """Ints are bit-vectors wide enough for every value of the model, so that the
+        solver works on pure SAT (an operation that overflows is an error the checker
+        reports, never a silent wrap): for bmc to `bitvec_depth`, and for prove when every
+        int of a state is bounded (by its type or the range analysis). Otherwise they are
+        unbounded z3 Ints."""
         self.width: int | None = None
+        self._iv_cache: dict[int, Any] = {}
         self.ts = ts
         self.cfg = cfg
         self.model = model
@@ -1140,6 +1212,8 @@ class Encoder:
         self.envelopes()
         if bitvec_depth is not None:
             self.width = self.choose_width(bitvec_depth)
+        elif prove and self.all_bounded():
+            self.width = self.choose_width(0)
         self.zero, self.one = self.iv(0), self.iv(1)
         self.layout()
         self.cur = self.fresh_state("s")
@@ -1148,11 +1222,17 @@ class Encoder:
 
     # ---- the int sort ----
     def iv(self, v: int):
+        got = self._iv_cache.get(v)
+        if got is not None:
+            return got
         if self.width is None:
-            return z3.IntVal(v)
-        if not -(1 << (self.width - 1)) <= v < (1 << (self.width - 1)):
-            raise OverflowError(f"{v} does not fit in {self.width} bits")
-        return z3.BitVecVal(v, self.width)
+            got = z3.IntVal(v)
+        else:
+            if not -(1 << (self.width - 1)) <= v < (1 << (self.width - 1)):
+                raise OverflowError(f"{v} does not fit in {self.width} bits")
+            got = z3.BitVecVal(v, self.width)
+        self._iv_cache[v] = got
+        return got
 
     def ivar(self, name: str):
         return z3.Int(name) if self.width is None else z3.BitVec(name, self.width)
@@ -1170,6 +1250,18 @@ class Encoder:
                 vals.append(self.dom_size(v.ty.elem) or 0)
         m = max(vals) + 1
         return max(6, m.bit_length() + 3)
+
+    def all_bounded(self) -> bool:
+        """Is every int of a state bounded (so that prove may use bit-vectors)?"""
+        if self.cfg.network == "unordered" and self.envs:
+            return False                  # message counts have no bound
+        for key, ab in self.ranges.G.items():
+            if key[0] == "msg":
+                continue
+            ty = self.loc_type(key)[0]
+            if not _bounded(ty, ab):
+                return False
+        return True
 
     def selector(self, name: str, n: int):
         """A variable choosing one of n actions, and its range constraint."""
@@ -1305,6 +1397,31 @@ class Encoder:
         self._dom_cache[id(ty)] = out
         return out
 
+    def dom_ab(self, ty: Ty, ab, span, what: str) -> list:
+        """The values of ty that the range analysis allows (ab: its abstract value)."""
+        if isinstance(ty, IntT) and ty.lo is None:
+            if ab is BOT:
+                return []
+            if not isinstance(ab, Iv) or not ab.finite:
+                raise self.refuse("E602", f"the ints in {what} have no bound the symbolic encoding can find", span,
+                                  "declare a range (e.g. `0..MAX`) or guard the steps that send growing values "
+                                  "with a bound constant")
+            return list(range(ab.lo, ab.hi + 1))
+        if isinstance(ty, OptT):
+            return [()] + self.dom_ab(ty.inner, ab, span, what)
+        if isinstance(ty, (TupleT, RecordT)) and has_free_int(ty):
+            items = ty.items if isinstance(ty, TupleT) else [t for _, t in ty.fields]
+            doms = [self.dom_ab(t, ab[i] if isinstance(ab, tuple) and i < len(ab) else TOP, span, what)
+                    for i, t in enumerate(items)]
+            size = 1
+            for d in doms:
+                size *= len(d)
+            if size > DOMAIN_LIMIT:
+                raise self.refuse("E603", f"{what} has {size} possible values, too many to enumerate symbolically "
+                                  f"(at most {DOMAIN_LIMIT})", span)
+            return [tuple(c) for c in itertools.product(*doms)]
+        return self.dom(ty, span)
+
     def dom_size(self, ty: Ty) -> int | None:
         try:
             return len(self.dom(ty))
@@ -1380,20 +1497,8 @@ class Encoder:
                 continue
             doms = []
             for i, (fname, fty) in enumerate(m.ty.fields):
-                iv = mv[i] if isinstance(mv, tuple) else IV_ANY
-                if isinstance(fty, IntT) and fty.lo is None:
-                    if iv is BOT:
-                        doms.append([])
-                        continue
-                    if not isinstance(iv, Iv) or not iv.finite:
-                        sp = m.decl.fields[i].span
-                        raise self.refuse("E602", f"the int field '{fname}' of message '{name}' has no bound the "
-                                          "symbolic encoding can find", sp,
-                                          f"declare a range (`{fname}: 0..MAX`) or guard the steps that send "
-                                          "growing values with a bound constant")
-                    doms.append(list(range(iv.lo, iv.hi + 1)))
-                else:
-                    doms.append(self.dom(fty, m.decl.fields[i].span))
+                ab = mv[i] if isinstance(mv, tuple) else TOP
+                doms.append(self.dom_ab(fty, ab, m.decl.fields[i].span, f"field '{fname}' of message '{name}'"))
             self.env_fields[name] = doms
             slo, shi = self.ids[m.sender]
             dkinds = self.dst_kinds(name)
@@ -1539,7 +1644,7 @@ class Encoder:
             for e in self.envs:       # nothing is in flight to a process that is down
                 out.append(implies(s[("down", e[2])], neg(self.present(s, e))))
         if self.cfg.crash:
-            down = [z3.If(s[("down", i)], self.one, self.zero) for i in self.all_ids]
+            down = [_ite(s[("down", i)], self.one, self.zero) for i in self.all_ids]
             out.append(z3.Sum(down) <= s[("crashes",)])
         if self.cfg.partition:
             first = s[("part", self.first)]
@@ -1983,7 +2088,7 @@ class Encoder:
             v = self.ev(args[0], cx)
             if isinstance(v, MapV):
                 return self.iv(len(v.keys))
-            terms = [z3.If(m, self.one, self.zero) for m in v.mem.values() if not is_f(m)]
+            terms = [_ite(m, self.one, self.zero) for m in v.mem.values() if not is_f(m)]
             consts = sum(1 for m in v.mem.values() if is_t(m))
             if consts == len(terms):
                 return self.iv(consts)
@@ -2048,9 +2153,9 @@ class Encoder:
                 continue
             v = cx.st[("net", env)]
             if self.cfg.network == "set":
-                terms.append(z3.If(conj([c, v]), self.one, self.zero))
+                terms.append(_ite(conj([c, v]), self.one, self.zero))
             else:
-                terms.append(v if is_t(c) else z3.If(c, v, self.zero))
+                terms.append(v if is_t(c) else _ite(c, v, self.zero))
         return z3.Sum(terms) if terms else self.zero
 
     # ---- statements ----
@@ -2278,17 +2383,18 @@ class Encoder:
                 if self.width is not None:
                     self.error(cx, conj([c, old == (1 << (self.width - 1)) - 1]), "E605",
                                f"more copies of a message than {self.width} bits hold (please report)", span)
-                cx.set(key, old + (self.one if is_t(c) else z3.If(c, self.one, self.zero)))
+                cx.set(key, old + (self.one if is_t(c) else _ite(c, self.one, self.zero)))
 
     # ---- actions ----
     def build_actions(self):
         self.key_index = {k: i for i, (k, _) in enumerate(self.keys)}
         self.acts: list[Act] = []
-        cur = self.cur
         cfg = self.cfg
+        cur = Overlay(self.cur)       # records what the enabling conditions below read
 
         def base(mode, pre, self_id=None, proc=None) -> Ctx:
-            cx = Ctx(dict(cur), mode, self_id, proc)
+            cx = Ctx(Overlay(self.cur, reads=set(cur.reads)), mode, self_id, proc)
+            cur.reads = set()
             cx.ok = list(pre)
             cx.pc = conj(pre)
             return cx
@@ -2318,12 +2424,14 @@ class Encoder:
             if cfg.partition:
                 pre.append(disj([neg(cur[("part", first)]), eq(cur[("part", src)], cur[("part", dst)])]))
             removed = FALSE if cfg.network == "set" else cur[key] - 1
+            pre_reads = set(cur.reads)
             msg = self.model.msg_itf(tag, e[3:])
             recv = self.receiver.get((name, dst))
             if recv is not None:
                 p, h = recv
                 mt = self.ts.messages[name].ty
                 for kind in ("deliver", "duplicate") if cfg.duplicating else ("deliver",):
+                    cur.reads = set(pre_reads)
                     cx = base("handler", pre, dst, p)
                     if kind == "deliver":
                         cx.set(key, removed)
@@ -2334,6 +2442,7 @@ class Encoder:
                     desc = {"kind": kind, "name": name, "proc": dst, "src": src, "dst": dst, "msg": msg}
                     self.run_action(h.guard, h.body, cx, desc)
             if cfg.lossy:
+                cur.reads = set(pre_reads)
                 cx = base("action", pre)
                 cx.set(key, removed)
                 self.add(cx, {"kind": "drop", "name": name, "proc": dst, "src": src, "dst": dst, "msg": msg})
@@ -2341,7 +2450,7 @@ class Encoder:
             for i in self.all_ids:
                 cx = base("action", [neg(cur[("down", i)]), cur[("crashes",)] < cfg.crash])
                 cx.set(("down", i), TRUE)
-                cx.set(("crashes",), cur[("crashes",)] + 1)
+                cx.set(("crashes",), cx.st[("crashes",)] + 1)
                 for e in self.envs:
                     if e[2] == i:
                         cx.set(("net", e), FALSE if cfg.network == "set" else self.zero)
@@ -2359,7 +2468,7 @@ class Encoder:
                     cx = base("action", [neg(cur[("part", first)]), cur[("parts",)] < cfg.partition])
                     for i in self.all_ids:
                         cx.set(("part", i), zbool(i in side))
-                    cx.set(("parts",), cur[("parts",)] + 1)
+                    cx.set(("parts",), cx.st[("parts",)] + 1)
                     other = [i for i in self.all_ids if i not in side]
                     self.add(cx, {"kind": "partition", "name": "partition", "sides": [sorted(side), other]})
             cx = base("action", [cur[("part", first)]])
@@ -2368,41 +2477,39 @@ class Encoder:
             self.add(cx, {"kind": "heal", "name": "heal"})
         if cfg.tick is not None:
             cx = base("action", [cur[("now",)] < cfg.tick])
-            cx.set(("now",), cur[("now",)] + 1)
+            cx.set(("now",), cx.st[("now",)] + 1)
             self.add(cx, {"kind": "tick", "name": "tick"})
         # actions without an actor first, then by actor: the order the reductions use
         self.acts.sort(key=lambda a: (-1 if actor(a) is None else actor(a)))
 
     # ---- reductions for bmc ----
-    def footprints(self) -> list[tuple[set, set]]:
-        """(reads, writes) of every action, as ids of the current state's leaves."""
+    def independence(self) -> list[int]:
+        """For each action, the bitmask of the actions independent of it: they commute and
+        never enable or disable each other (neither writes a state variable the other
+        reads or writes). Reads are what the action's overlay read; writes are the
+        variables whose value it changes."""
         cur_leaves = {k: leaves(self.cur[k]) for k, _ in self.keys}
-        state_vars = {x.get_id() for ls in cur_leaves.values() for x in ls}
+        readers: dict = {}
+        writers: dict = {}
+        rw = []
+        for i, a in enumerate(self.acts):
+            bit = 1 << i
+            writes = [k for k in a.dirty
+                      if any(not v.eq(o) for o, v in zip(cur_leaves[k], leaves(a.st[k])))]
+            for k in a.reads:
+                readers[k] = readers.get(k, 0) | bit
+            for k in writes:
+                writers[k] = writers.get(k, 0) | bit
+            rw.append((a.reads, writes))
+        full = (1 << len(self.acts)) - 1
         out = []
-        for a in self.acts:
-            writes: set = set()
-            exprs = [a.guard] + [e[0] for e in a.errs]
-            for k in a.dirty:
-                for o, v in zip(cur_leaves[k], leaves(a.st[k])):
-                    if not v.eq(o):
-                        writes.add(o.get_id())
-                        exprs.append(v)
-            out.append((_vars_of(exprs) & state_vars, writes))
-        return out
-
-    def independent_pairs(self) -> list[tuple[int, int]]:
-        """(a, b) with a > b whose actions commute and never enable or disable each other
-        (neither writes what the other reads or writes): a run may take them adjacently in
-        one order only, without losing a shortest counterexample."""
-        fps = self.footprints()
-        out = []
-        for a in range(len(self.acts)):
-            ra, wa = fps[a]
-            fa = ra | wa
-            for b in range(a):
-                rb, wb = fps[b]
-                if not (wa & (rb | wb)) and not (wb & fa):
-                    out.append((a, b))
+        for i, (reads, writes) in enumerate(rw):
+            dep = 1 << i
+            for k in writes:
+                dep |= readers.get(k, 0) | writers.get(k, 0)
+            for k in reads:
+                dep |= writers.get(k, 0)
+            out.append(full & ~dep)
         return out
 
     def symmetric_kinds(self) -> list[tuple[str, list[tuple[int, int, int]]]]:
@@ -2467,7 +2574,7 @@ class Encoder:
         g = conj(cx.ok)
         if is_f(g):
             return
-        self.acts.append(Act(desc, g, cx.errs, cx.st, cx.dirty, cx.chosen))
+        self.acts.append(Act(desc, g, cx.errs, cx.st, cx.dirty, cx.chosen, set(cx.st.reads)))
 
     def init_alternatives(self, init, ty: Ty, cx: Ctx, span) -> list[tuple[Any, Any]]:
         if init is None:
@@ -2578,8 +2685,8 @@ class Encoder:
             for j, (o, t) in enumerate(zip(cur_leaves[k], leaves(nxt[k]))):
                 expr = o
                 for n, v in reversed(chains.get((k, j), [])):
-                    expr = z3.If(sels[n], v, expr)
-                cons.append(t == expr)
+                    expr = _ite(sels[n], v, expr)
+                cons.append(_eqz(t, expr))
         return conj(cons), disj(enabled), disj(errors)
 
     def range_facts(self, s: dict) -> list:
@@ -2667,6 +2774,17 @@ class Encoder:
         return list(zip(self.state_leaves(frm), self.state_leaves(to)))
 
 
+def _bounded(ty: Ty, ab) -> bool:
+    if isinstance(ty, IntT) and ty.lo is None:
+        return ab is BOT or (isinstance(ab, Iv) and ab.finite)
+    if isinstance(ty, (TupleT, RecordT)):
+        items = ty.items if isinstance(ty, TupleT) else [t for _, t in ty.fields]
+        return all(_bounded(t, ab[i] if isinstance(ab, tuple) and i < len(ab) else TOP) for i, t in enumerate(items))
+    if isinstance(ty, (OptT, MapT)):
+        return _bounded(ty.inner if isinstance(ty, OptT) else ty.val, ab)
+    return True                           # sets: finite domains; bools, enums, ids: typed
+
+
 def actor(a: Act) -> int | None:
     """The process a step is about (deliveries, drops: the receiver)."""
     d = a.desc
@@ -2750,19 +2868,29 @@ class System:
         self.sel, rng = enc.selector("sel", len(enc.acts))
         self.step, self.enabled, self.errors = enc.step_formula(self.sel)
         self.step = conj([rng, self.step])
-        self.pairs: list[tuple[int, int]] | None = None
+        self.indep: dict[int, int] | None = None
         self.sym: list | None = None
 
     def reductions(self):
-        if self.pairs is None:
+        if self.indep is None:
             enc = self.enc
-            self.pairs = enc.independent_pairs()
-            self.sym = enc.symmetric_kinds()
             self.nf_template = None
-            self.indep: dict[int, list[int]] = {}
-            for a, b in self.pairs:
-                self.indep.setdefault(a, []).append(b)
-                self.indep.setdefault(b, []).append(a)
+            self.indep = {a: m for a, m in enumerate(enc.independence()) if m}
+            self.sym = enc.symmetric_kinds()
+
+    def in_set(self, sel, mask: int):
+        """sel is one of the actions in the bitmask (as ranges of consecutive indices)."""
+        bits = bin(mask)[2:][::-1]
+        parts = []
+        for m in re.finditer("1+", bits):
+            lo, hi = m.start(), m.end() - 1
+            if lo == hi:
+                parts.append(sel == lo)
+            elif self.enc.width is not None:
+                parts.append(conj([z3.ULE(lo, sel), z3.ULE(sel, hi)]))
+            else:
+                parts.append(conj([sel >= lo, sel <= hi]))
+        return disj(parts)
 
     def normal_form(self, sels: list, j: int, movable: list | None) -> tuple[Any, list]:
         """Step j takes action a only if a cannot move back, past steps it is independent
@@ -2777,12 +2905,11 @@ class System:
             self.acts_nf = sorted(self.indep)
             mp = [z3.Bool(f"nf_m{a}") for a in self.acts_nf]
             mc = [z3.Bool(f"nf_n{a}") for a in self.acts_nf]
-            eqs = {b: prev == b for b in range(len(enc.acts))}
             out = []
             for a, m_prev, m_now in zip(self.acts_nf, mp, mc):
-                bs = self.indep[a]
-                ind = disj([eqs[b] for b in bs])
-                gt = disj([eqs[b] for b in bs if b > a])
+                mask = self.indep[a]
+                ind = self.in_set(prev, mask)
+                gt = self.in_set(prev, mask >> (a + 1) << (a + 1))
                 out.append(m_now == disj([gt, conj([ind, m_prev])]))
                 out.append(implies(cur == a, neg(m_now)))
             self.nf_template = (conj(out), prev, cur, mp, mc)
@@ -2986,6 +3113,37 @@ class ProveResult:
     variables: int = 0
 
 
+def new_solver(enc: Encoder):
+    return z3.SolverFor(SOLVER_LOGIC) if enc.width is not None else z3.Solver()
+
+
+def small_model(enc: Encoder, s, st: dict, rounds: int = 50) -> z3.ModelRef:
+    """A model of s (known sat) with few messages in flight in st: assume every message
+    absent, and give up the assumptions in each unsat core until the rest is consistent
+    (a small counterexample to induction is one a reader can follow)."""
+    absent = [neg(enc.present(st, e)) for e in enc.envs]
+    if not absent:
+        return s.model()
+    lits = []
+    for i, a in enumerate(absent):
+        q = z3.Bool(f"absent{i}")
+        s.add(implies(q, a))
+        lits.append(q)
+    keep = list(lits)
+    for _ in range(rounds):
+        r = s.check(*keep)
+        if r == z3.sat:
+            return s.model()
+        if r != z3.unsat:
+            break
+        core = {c.get_id() for c in s.unsat_core()}
+        if not core:
+            break
+        keep = [q for q in keep if q.get_id() not in core]
+    s.check()
+    return s.model()
+
+
 def conjunct_text(ts: TypedSpec, c: A.Expr) -> str:
     src = ts.source.splitlines()
     sp = c.span
@@ -3008,7 +3166,7 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
     cur, nxt = enc.cur, enc.nxt
     terms_cur = [(p, j, t) for p in targets for j, t in enumerate(enc.prop_terms(p, cur))]
     # 1. every initial state
-    s = z3.Solver()
+    s = new_solver(enc)
     init, _ = enc.init_constraints(cur)
     s.add(*init)
     s.add(disj([neg(t) for _, _, t in terms_cur]))
@@ -3028,7 +3186,7 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
     hyp = enc.state_wf(cur) + enc.range_facts(cur) + [t for _, _, t in terms_cur]
     terms_nxt = [(p, j, t) for p in targets for j, t in enumerate(enc.prop_terms(p, nxt))]
     facts_nxt = [(f, "range") for f in enc.range_facts(nxt)] + [(f, "structure") for f in enc.state_wf(nxt)]
-    s = z3.Solver()
+    s = new_solver(enc)
     s.add(*hyp)
     s.push()
     s.add(sysm.errors)
@@ -3044,12 +3202,13 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
     s.add(disj([neg(t) for _, _, t in terms_nxt] + [neg(f) for f, _ in facts_nxt]))
     r = s.check()
     res.seconds_step = time.perf_counter() - t1
-    res.seconds = time.perf_counter() - t0
     if r == z3.unsat:
+        res.seconds = time.perf_counter() - t0
         return res
     if r == z3.unknown:  # pragma: no cover
         raise RuntimeError(f"z3 gave up: {s.reason_unknown()}")
-    m = s.model()
+    m = small_model(enc, s, cur)
+    res.seconds = time.perf_counter() - t0
     res.verdict = "not-inductive"
     res.before = enc.decode(cur, m)
     res.after = enc.decode(nxt, m)
@@ -3069,11 +3228,11 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
 # The commands
 # ======================================================================================
 
-def load(args, bitvec_depth: int | None = None):
+def load(args, bitvec_depth: int | None = None, prove: bool = False):
     from .api import load_model, load_spec
     ts = load_spec(args.spec)
     model = load_model(args.spec, args.model, args.defines, ts=ts)
-    return ts, model, Encoder(ts, model.config, model, bitvec_depth)
+    return ts, model, Encoder(ts, model.config, model, bitvec_depth, prove)
 
 
 def _usage(msg: str) -> int:
@@ -3226,7 +3385,7 @@ def resolve_props(ts: TypedSpec, names: list[str], what: str) -> list[A.Property
 
 
 def cmd_prove(args) -> int:
-    ts, model, enc = load(args)
+    ts, model, enc = load(args, prove=True)
     cfg = model.config
     invs = resolve_props(ts, args.invariant, "--invariant") if args.invariant else \
         [p for p in ts.properties if p.kind == "invariant"]
@@ -3297,15 +3456,21 @@ def fmt_state(model, s: tuple, only: dict | None = None) -> list[str]:
             for env, n in v["#map"]:
                 envs.append(f"{fmt_value(env['msg'])} {env['src']}->{env['dst']}" + (f" x{n}" if n != 1 else ""))
             if only is not None:
-                old = {json.dumps(e, sort_keys=True): n for e, n in only[sl.name]["#map"]}
-                new = {json.dumps(e, sort_keys=True): n for e, n in v["#map"]}
+                old = {json.dumps(e): n for e, n in only[sl.name]["#map"]}
+                new = {json.dumps(e): n for e, n in v["#map"]}
                 envs = []
-                for k in sorted(set(old) | set(new)):
+                for k in list(old) + [k for k in new if k not in old]:
                     if old.get(k) != new.get(k):
                         env = json.loads(k)
                         envs.append(f"{fmt_value(env['msg'])} {env['src']}->{env['dst']}: "
                                     f"{old.get(k, 0)} -> {new.get(k, 0)}")
-            lines.append("network: " + (", ".join(envs) if envs else "empty"))
+            if len(envs) <= 3:
+                lines.append("network: " + (", ".join(envs) if envs else "empty"))
+            else:
+                lines.append(f"network ({len(envs)}):")
+                lines += ["  " + x for x in envs[:NETWORK_LINES]]
+                if len(envs) > NETWORK_LINES:
+                    lines.append(f"  ... and {len(envs) - NETWORK_LINES} more")
         else:
             lines.append(f"{sl.name}: {fmt_value(v)}")
     return lines
