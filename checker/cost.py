@@ -998,6 +998,7 @@ def render_table(rows: list[CostRow]) -> str:
                      "greatest over every run; steps: the same for the number of steps; distinct: "
                      "states explored (up to the condition, one per symmetry orbit)", ""))
     out += [_wrap(n, "  ") for n in notes]
+    stuck: dict[tuple[str, str], list[str]] = {}
     for r in rows:
         for m in r.measures:
             if m.worst == UNBOUNDED and m.worst_trace is not None:
@@ -1008,8 +1009,10 @@ def render_table(rows: list[CostRow]) -> str:
                                  f"{m.counter} before the condition holds; after "
                                  f"{'; '.join(acts[:lp]) or 'the start'}, repeat: {'; '.join(acts[lp:])}", ""))
             if m.never:
-                out.append(_wrap(f"{Path(r.spec).stem} {_size(r)}: {m.never} reachable stuck state(s) where "
-                                 f"{m.name}'s condition never holds (runs that elect nobody)", ""))
+                stuck.setdefault((Path(r.spec).stem, m.name), []).append(f"{_size(r)}: {m.never}")
+    for (stem, name), where in stuck.items():
+        out.append(_wrap(f"{stem}: reachable stuck states where {name}'s condition does not hold (runs "
+                         f"that end without it), by size: {', '.join(where)}", ""))
     return "\n".join(out)
 
 

@@ -61,6 +61,19 @@ def test_exact_best_and_worst_equal_the_closed_forms(stem, n):
     assert row.stopped is None
 
 
+ALL_INITIATE = ("AllInitiate: messages until (all n in Node: initiator[n]) and "
+                "(any n in Node: state[n] == won)")
+
+
+@pytest.mark.parametrize("n", (3, 4, 5))
+def test_chang_roberts_when_every_node_initiates(n):
+    """The textbook's case: every node initiates (the condition can only hold in runs
+    where all do, so min and max are over those runs): best 2N-1, worst N(N+1)/2."""
+    row = exact("chang_roberts", n, ALL_INITIATE)
+    m = next(x for x in row.measures if x.name == "AllInitiate")
+    assert (m.best, m.worst) == (2 * n - 1, n * (n + 1) // 2)
+
+
 def test_chang_roberts_pinned_numbers():
     path = spec_path("chang_roberts")
     got = []
