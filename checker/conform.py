@@ -186,7 +186,11 @@ def conform(spec_path: str, trace_path: str, model: str | None = None, defines: 
         raise ConformUsage(str(e)) from None
     user_defines = list(defines or [])
     given = {d.partition("=")[0].strip() for d in user_defines}
-    defines = [d for d in mapping.define_args() if d.partition("=")[0] not in given] + user_defines
+    nodes = header_nodes(header)
+    if nodes is None:
+        nodes = sorted({r.node for r in recs if r.node is not None}, key=repr)
+    known = {name: len(lanes) for name, lanes in counts(mapping, ts, header, nodes).items()}
+    defines = [d for d in mapping.define_args(known) if d.partition("=")[0] not in given] + user_defines
     fixed: dict[str, int] = {}
     for d in defines:
         k, _, v = d.partition("=")
@@ -194,21 +198,21 @@ def conform(spec_path: str, trace_path: str, model: str | None = None, defines: 
             fixed[k.strip()] = int(v)
         except ValueError:
             pass
-    nodes = header_nodes(header)
-    if nodes is None:
-        nodes = sorted({r.node for r in recs if r.node is not None}, key=repr)
     for name, lanes in counts(mapping, ts, header, nodes).items():
         if name in fixed and fixed[name] != len(lanes):
             raise ConformUsage(f"-D {name}={fixed[name]}, but the trace has {len(lanes)} "
                                f"nodes ({', '.join(map(str, lanes))})")
         if name not in fixed:
             defines.append(f"{name}={len(lanes)}")
-    crashes, parts, big = _trace_facts(recs)
-    crash_native = any(r.kind in ("crash", "restart") and
-                       any(x.kind in ("crash", "restart") for x in (mapping.rules_for(r.input) or [_native(r)]))
-                       for r in recs)
+    _, parts, big = _trace_facts(recs)
+
+    def rule_kinds(r: Record) -> set[str]:
+        return {x.kind for x in (mapping.rules_for(r.input) or [_native(r)])}
+    crashes = sum(1 for r in recs if r.node is not None and "crash" in rule_kinds(r))
+    crash_native = crashes > 0 or any(r.node is not None and "restart" in rule_kinds(r) for r in recs)
     actor_net = mapping.network == "spec" and bool(ts.messages)
-    faults = {"crash": max(crashes, 1) if crash_native else 0, "partition": parts if actor_net else 0}
+    faults = {"crash": max(crashes, 1) if crash_native else 0, "partition": parts if actor_net else 0,
+              "tick": len(recs)}
     raisable = [n for n, c in ts.consts.items() if getattr(c, "bound", False)] + \
         [b for b in mapping.bounds if b in ts.consts]
     raisable = [b for b in dict.fromkeys(raisable) if b not in fixed]
@@ -375,9 +379,10 @@ class ConformStream:
         header = {"header": True, "protocol": protocol, "nodes": list(nodes)}
         mapping = load_mapping_for(spec_path, ts, header)
         given = {d.partition("=")[0].strip() for d in defines or []}
-        defines = [d for d in mapping.define_args() if d.partition("=")[0] not in given] + list(defines or [])
-        for name, lanes in counts(mapping, ts, header, list(nodes)).items():
-            defines.append(f"{name}={len(lanes)}")
+        known = {name: len(lanes) for name, lanes in counts(mapping, ts, header, list(nodes)).items()}
+        defines = [d for d in mapping.define_args(known) if d.partition("=")[0] not in given] + list(defines or [])
+        for name, n in known.items():
+            defines.append(f"{name}={n}")
         raisable = [n for n, c in ts.consts.items() if getattr(c, "bound", False)] + \
             [b for b in mapping.bounds if b in ts.consts]
         actor_net = mapping.network == "spec" and bool(ts.messages)

@@ -33,8 +33,15 @@ implementation (`protocol`, as trace headers name it):
                                              are not steps, sends are checked by "sends"
       "bounds":   ["CRASHES"]                more constants conform may raise (besides those
                                              the spec declares `bound const`)
-      "defines":  {"HEARTBEATS": true}       constants that describe the implementation (its
-                                             configuration); -D on the command line wins
+      "defines":  {"HEARTBEATS": true, "PROPOSERS": "N"}
+                                             constants that describe the implementation (its
+                                             configuration; a value may name a constant the
+                                             trace fixes); -D on the command line wins
+      "number":   ["session"]                string ids (in fields and parameters of that
+                                             name) the spec numbers 1, 2, ... by first
+                                             appearance in the run
+      "silent":   ["tick"]                   spec steps no record shows (the tick clock,
+                                             "action NAME"): taken where a record needs them
       "replay":   {"action start": [{"kind": "timer", "node": "p", "name": "initiate",
                                      "optional": true}]}
     }
@@ -54,7 +61,9 @@ then by kind (`receive`, `crash`). A rule is one of:
     [rule, rule, ...]                any of them
 
 Parameter expressions name parts of the record: "node", "from", "to", "msg.F", "input.F",
-"state.F", or a JSON literal. Everything missing gets a default: observed fields and
+"state.F", a JSON literal, a list of expressions (a tuple), or a path with integer
+arithmetic ("input.id % 1000000"); a message's "fields" may use the same arithmetic
+("id % 1000000"). Everything missing gets a default: observed fields and
 messages with the spec's names map to themselves, `timer X` to `on timeout X` when the
 spec has one (else a stutter), `start` is a stutter, crash and restart are the spec's.
 
@@ -135,10 +144,18 @@ class Mapping:
     raw: dict[str, Any]
     defines: dict[str, Any] = field(default_factory=dict)
     lanes: dict[str, LaneMap] = field(default_factory=dict)
+    number: list[str] = field(default_factory=list)
+    silent: list[str] = field(default_factory=list)
 
-    def define_args(self) -> list[str]:
-        """The mapping's constants as -D arguments (the implementation's configuration)."""
-        return [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in self.defines.items()]
+    def define_args(self, known: dict[str, int] | None = None) -> list[str]:
+        """The mapping's constants as -D arguments (the implementation's configuration). A
+        value may name a constant the trace fixes ("PROPOSERS": "N": every node proposes)."""
+        out = []
+        for k, v in self.defines.items():
+            if isinstance(v, str) and known and v in known:
+                v = known[v]
+            out.append(f"{k}={str(v).lower() if isinstance(v, bool) else v}")
+        return out
 
     def rules_for(self, inp: dict) -> list[Rule] | None:
         kind = inp.get("kind")
@@ -201,7 +218,7 @@ def load_mapping(path: str | Path) -> Mapping:
         raise MapError(f"{p}: a mapping is a JSON object")
     known = {"spec", "protocol", "process", "count", "state", "unobserved", "values", "messages", "inputs",
              "sends", "network", "bounds", "replay", "comment", "format", "version", "options", "defines",
-             "lanes"}
+             "lanes", "number", "silent"}
     extra = sorted(set(raw) - known)
     if extra:
         raise MapError(f"{p}: unknown key '{extra[0]}' (known: {', '.join(sorted(known))})")
@@ -229,7 +246,8 @@ def load_mapping(path: str | Path) -> Mapping:
                    raw.get("count", "N"), dict(raw.get("state") or {}), set(raw.get("unobserved") or ()),
                    dict(raw.get("values") or {}), msgs, inputs, dict(raw.get("sends") or {}), network,
                    list(raw.get("bounds") or ()), dict(raw.get("replay") or {}), raw,
-                   dict(raw.get("defines") or {}), lanes)
+                   dict(raw.get("defines") or {}), lanes, list(raw.get("number") or ()),
+                   list(raw.get("silent") or ()))
 
 
 def default_mapping(ts, protocol: str = "") -> Mapping:
@@ -248,12 +266,24 @@ class Values:
     type in the compiled model (for map keys).
     """
 
-    def __init__(self, ids: dict[str, tuple[int, int]], bounds, renames: dict[str, dict[str, str]] | None = None):
+    def __init__(self, ids: dict[str, tuple[int, int]], bounds, renames: dict[str, dict[str, str]] | None = None,
+                 numbered: list[str] | None = None):
         self.ids = ids
         self.bounds = bounds
         self.renames = renames or {}
+        self.numbered = set(numbered or ())
+        self.numbers: dict[str, dict[str, int]] = {}
+
+    def number(self, name: str, v: Any) -> Any:
+        """A string id the spec numbers (a session "0x1000..."): 1, 2, ... by first appearance."""
+        if name in self.numbered and isinstance(v, str):
+            seen = self.numbers.setdefault(name, {})
+            return seen.setdefault(v, len(seen) + 1)
+        return v
 
     def to_spec(self, v: Any, t: Ty, where: str, field_name: str | None = None) -> Any:
+        if field_name in self.numbered:
+            v = self.number(field_name, v)
         if isinstance(t, OptT):
             if v is None:
                 return ()

@@ -76,6 +76,8 @@ class Target:
             cfg.restart = True
         if faults.get("partition"):
             cfg.partition = max(cfg.partition or 0, faults["partition"])
+        if cfg.tick is not None and faults.get("tick"):
+            cfg.tick = max(cfg.tick, faults["tick"])
         self.cfg = cfg
         self.model = compile_model(ts, cfg)
         m = self.model
@@ -118,6 +120,22 @@ class Target:
 
     def with_bounds(self, bounds: dict[str, int]) -> "Target":
         return Target(self.ts, self.mapping, self.model_name, self.defines, self.faults, bounds)
+
+
+def split_arith(expr: str, where: str) -> tuple[str, str | None, int | None]:
+    """"input.id % 1000000" -> ("input.id", "%", 1000000); "input.id" -> ("input.id", None, None)."""
+    parts = expr.split()
+    if len(parts) == 1:
+        return expr, None, None
+    if len(parts) == 3 and parts[1] in ("+", "-", "%", "//") and parts[2].lstrip("-").isdigit():
+        return parts[0], parts[1], int(parts[2])
+    raise MapError(f"{where}: bad expression '{expr}' (a path, or a path, one of + - % // and an integer)")
+
+
+def arith(v: Any, op: str | None, k: int | None) -> Any:
+    if op is None or not isinstance(v, int) or isinstance(v, bool):
+        return v
+    return {"+": v + k, "-": v - k, "%": v % k, "//": v // k}[op]
 
 
 def first_copies(net, env: tuple) -> list[tuple]:
@@ -251,7 +269,7 @@ class Preparer:
         for name, it in self.ts.idtypes.items():
             if name not in ids:
                 ids[name] = target.gen.bounds(it)
-        self.values = Values(ids, target.gen.bounds, self.m.values)
+        self.values = Values(ids, target.gen.bounds, self.m.values, self.m.number)
         self.kinds = lane_kinds(header)
         self.lanes: dict[Any, Lane] = {}
         default = LaneMap("node", self.t.proc, None, dict(self.m.state), set(self.m.unobserved))
@@ -374,32 +392,44 @@ class Preparer:
             if impl_field is None:
                 vals.append(None)
                 continue
-            if impl_field not in msg:
-                raise Unmappable(f"{where}: message {mtype} has no field '{impl_field}'")
+            name, op, k = split_arith(impl_field, self.m.path)
+            if name not in msg:
+                raise Unmappable(f"{where}: message {mtype} has no field '{name}'")
             try:
-                vals.append(self.values.to_spec(msg[impl_field], fty, f"{where}: msg.{impl_field}", impl_field))
+                v = arith(self.values.number(name, msg[name]), op, k)
+                vals.append(self.values.to_spec(v, fty, f"{where}: msg.{name}", name))
             except MapError as e:
                 raise Unmappable(str(e)) from None
         return (self.tags[spec], src, dst, *vals)
 
-    def param(self, expr: Any, rec: Record, ty: Ty | None, where: str) -> Any:
+    def raw_param(self, expr: Any, rec: Record) -> Any:
+        """The record's value that a parameter expression names (numbered, with arithmetic)."""
+        if isinstance(expr, list):
+            return [self.raw_param(x, rec) for x in expr]
         if not isinstance(expr, str):
-            v = expr
+            return expr
+        if expr in self.kinds and expr not in ("node", "from", "to"):
+            return expr                 # a lane named by its id ("resource")
+        path, op, k = split_arith(expr, self.m.path)
+        inp = rec.input
+        if path == "node":
+            v = rec.node
+        elif path in ("from", "to"):
+            v = inp.get(path)
+        elif path.startswith("msg."):
+            v = (inp.get("msg") or {}).get(path[4:])
+        elif path.startswith("input."):
+            v = inp.get(path[6:])
+        elif path.startswith("state."):
+            v = (rec.state or {}).get(path[6:])
         else:
-            inp = rec.input
-            if expr == "node":
-                v = rec.node
-            elif expr in ("from", "to"):
-                v = inp.get(expr)
-            elif expr.startswith("msg."):
-                v = (inp.get("msg") or {}).get(expr[4:])
-            elif expr.startswith("input."):
-                v = inp.get(expr[6:])
-            elif expr.startswith("state."):
-                v = (rec.state or {}).get(expr[6:])
-            else:
-                raise MapError(f"{self.m.path}: bad parameter expression '{expr}' "
-                               f"(node, from, to, msg.F, input.F, state.F or a literal)")
+            raise MapError(f"{self.m.path}: bad parameter expression '{expr}' "
+                           f"(node, from, to, msg.F, input.F, state.F, a list or a literal)")
+        v = self.values.number(path.rsplit(".", 1)[-1], v)
+        return arith(v, op, k)
+
+    def param(self, expr: Any, rec: Record, ty: Ty | None, where: str) -> Any:
+        v = self.raw_param(expr, rec)
         if ty is None:
             return v
         try:
@@ -537,15 +567,22 @@ class Preparer:
         elif r.kind == "deliver":
             inp = rec.input
             if r.params.get("msg") is not None or "from" in r.params:
-                # a message named by the record's fields (e.g. a resource's `accept`)
+                # a message named by the record's fields (e.g. a resource's `accept`): the
+                # rule gives spec field -> expression; fields it leaves out are any value
                 spec_msg = self.ts.messages.get(r.name)
-                msg = {"type": r.name}
-                for f, expr in (r.params.get("msg") or {}).items():
-                    msg[f] = self.param(expr, rec, None, where)
-                src = self.spec_id(self.param(r.params.get("from", "from"), rec, None, where), f"{where}: from")
                 if spec_msg is None:
                     a.error = f"the spec has no message '{r.name}'"
                     return a
+                src = self.spec_id(self.raw_param(r.params.get("from", "from"), rec), f"{where}: from")
+                given = r.params.get("msg") or {}
+                vals = [self.param(given[f], rec, fty, where) if f in given else None
+                        for f, fty in spec_msg.ty.fields]
+                env = (self.tags[r.name], src, pid, *vals)
+                if None in vals:
+                    a.pattern = env
+                else:
+                    a.env = env
+                return a
             else:
                 if not isinstance(inp.get("msg"), dict):
                     raise Unmappable(f"{where}: the rule 'deliver {r.name}' needs input.msg, or \"params\" "
@@ -888,6 +925,8 @@ class Matcher:
                 for lab, s2 in self.successors(it, s):
                     if s2 not in nxt:
                         nxt[s2] = (s, lab)
+            if not nxt and self.t.mapping.silent:
+                frontier, nxt = self.with_silent(it, frontier)
             if not nxt:
                 raised = self.raise_bounds(i, frontier)
                 if raised is None:
@@ -943,6 +982,49 @@ class Matcher:
             if any(self.successors(it, s, t2) for s in frontier):
                 self.t = t2
                 return t2
+
+    SILENT_ROUNDS = 4
+
+    def with_silent(self, it: Item, frontier: list) -> tuple[list, dict]:
+        """Spec steps no record shows (the mapping's "silent": the tick clock, actions),
+        taken only where a record needs them: up to SILENT_ROUNDS of them before it."""
+        seen = set(frontier)
+        layer = list(frontier)
+        for _ in range(self.SILENT_ROUNDS):
+            nxt_layer = []
+            for s in layer:
+                for s2 in self.silent_successors(s, self.t):
+                    if s2 not in seen:
+                        seen.add(s2)
+                        nxt_layer.append(s2)
+            if not nxt_layer:
+                break
+            nxt: dict[tuple, tuple] = {}
+            for s in nxt_layer:
+                for lab, s2 in self.successors(it, s):
+                    nxt.setdefault(s2, (s, lab))
+            if nxt:
+                return nxt_layer, nxt
+            layer = nxt_layer
+        return frontier, {}
+
+    def silent_successors(self, s: tuple, t: Target) -> list[tuple]:
+        out = []
+        limbo = (s[t.limbo],) if t.limbo is not None else ()
+        core = s[:t.limbo] if t.limbo is not None else s
+        for name in t.mapping.silent:
+            if name == "tick":
+                if t.layout.now is not None and (t.cfg.tick is None or s[t.layout.now] < t.cfg.tick):
+                    new = list(s)
+                    new[t.layout.now] = s[t.layout.now] + 1
+                    out.append(tuple(new))
+            elif name.startswith("action "):
+                fn = t.ns.get(f"g_{name[7:]}_L")
+                if fn is not None:
+                    res: list = []
+                    self._call(fn, (core, res))
+                    out += [s2 + limbo for _, s2 in res]
+        return out
 
     def bound_may_help(self, it: Item, frontier: list) -> bool:
         """A search bound can only matter where a step was not enabled at all (a guard or a

@@ -36,11 +36,7 @@ def run(algo: str, n: int, seed: int, faults: str, model: str | None = None):
 if not Path(BULLY).exists():
     pytest.skip("spec/bully.elect is not there yet", allow_module_level=True)
 
-RACE = pytest.mark.xfail(reason="spec/bully.elect's `leader` guard forbids that timer to fire while an "
-                                "announcement is in flight to the node; the code's timer races it "
-                                "(asked the spec library to relax the guard)", strict=False)
-CASES = [pytest.param(3 + s % 3, s, KILLS[s % len(KILLS)], id=f"n{3 + s % 3}-seed{s}",
-                      marks=[RACE] if s == 17 else []) for s in range(20)]
+CASES = [pytest.param(3 + s % 3, s, KILLS[s % len(KILLS)], id=f"n{3 + s % 3}-seed{s}") for s in range(20)]
 
 
 @pytest.mark.parametrize("n,seed,faults", CASES)
