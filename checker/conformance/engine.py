@@ -411,6 +411,13 @@ class Preparer:
         if expr in self.kinds and expr not in ("node", "from", "to"):
             return expr                 # a lane named by its id ("resource")
         path, op, k = split_arith(expr, self.m.path)
+        index = None
+        if path.endswith("]") and "[" in path:          # "input.tokens[0]": an item of a list
+            path, _, ix = path[:-1].partition("[")
+            try:
+                index = int(ix)
+            except ValueError:
+                raise MapError(f"{self.m.path}: bad index in '{expr}'") from None
         inp = rec.input
         if path == "node":
             v = rec.node
@@ -425,6 +432,8 @@ class Preparer:
         else:
             raise MapError(f"{self.m.path}: bad parameter expression '{expr}' "
                            f"(node, from, to, msg.F, input.F, state.F, a list or a literal)")
+        if index is not None:
+            v = v[index] if isinstance(v, list) and -len(v) <= index < len(v) else None
         v = self.values.number(path.rsplit(".", 1)[-1], v)
         return arith(v, op, k)
 

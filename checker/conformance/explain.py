@@ -287,49 +287,96 @@ class Explainer:
         return None
 
     def guard(self, it: Item, a: Alt, s: tuple, step: str) -> Reason:
+        """Not enabled: the guard, and the `choose`/`require` statements at the top of the
+        body (any of them may be what failed), with the values they read in state s."""
+        from ..typecheck import walk_stmts
         d = self.decl_of(it, a)
-        if d is None or getattr(d, "guard", None) is None:
-            return Reason(step, "guard", "not enabled in the spec: a `require` in its body is false "
-                                         "or a `choose` has no value")
-        g = d.guard
-        text = self.span_text(g.span)
-        vals = []
-        seen = set()
-        bounds = []
-        names = [n for n in walk_expr(g) if isinstance(n, A.Name)]
-        names.sort(key=lambda n: (n.span.line, n.span.col) if n.span else (0, 0))
-        for n in names:
-            if isinstance(n, A.Name) and n.ref and n.id not in seen:
-                kind = n.ref[0]
-                if kind == "field" and it.lane is not None and it.lane.info is not None:
-                    k = self.t.layout.fld[(it.lane.process, n.id)]
-                    ty = it.lane.info.fields[n.id].ty
-                    vals.append(f"{n.id} = {self.spec_val(s[k][it.pid - it.lane.lo], ty)}")
-                elif kind == "const":
-                    vals.append(f"{n.id} = {self.t.consts()[n.id]}")
-                    if n.id in self.raisable or n.id in self.fixed:
-                        bounds.append(n.id)
-                elif kind == "var":
-                    k = self.t.layout.var[n.id]
-                    vals.append(f"{n.id} = {self.spec_val(s[k], self.t.ts.vars[n.id].ty)}")
-                elif kind == "local" and a.rule.kind == "deliver" and a.env is not None and n.id in d.params:
-                    pos = d.params.index(n.id)
-                    fts = self.t.ts.messages[a.rule.name].ty.fields
-                    vals.append(f"{n.id} = {self.spec_val(a.env[3 + pos], fts[pos][1])}")
-                elif kind == "local" and a.rule.kind in ("action", "handler") and a.params is not None:
-                    for b, v in zip(d.bindings, a.params):
-                        if b.name == n.id and v is not None:
-                            vals.append(f"{n.id} = {v}")
-                seen.add(n.id)
-        text = f"guard `{text}` is false" + (f" ({', '.join(vals)})" if vals else "")
-        field = None
+        conds = []
+        if d is not None and getattr(d, "guard", None) is not None:
+            conds.append(("guard", d.guard))
+        body = getattr(d, "body", []) if d is not None else []
+        for st in walk_stmts(body):
+            if isinstance(st, A.Require):
+                conds.append(("require", st.cond))
+            elif isinstance(st, A.Choose):
+                conds.append(("choose", st))
+        if not conds:
+            return Reason(step, "guard", "not enabled in the spec")
+        shown = []
+        exprs = []
+        for kind, x in conds:
+            if kind == "choose":
+                shown.append(f"`choose {x.name} in {self.span_text(x.src.span)}"
+                             + (f" where {self.span_text(x.where.span)}`" if x.where is not None else "`"))
+                exprs += [x.src] + ([x.where] if x.where is not None else [])
+            else:
+                shown.append(f"`{'require ' if kind == 'require' else ''}{self.span_text(x.span)}`")
+                exprs.append(x)
+        vals, bounds = self.values_read(it, a, d, s, exprs)
+        if len(conds) == 1 and conds[0][0] == "guard":
+            text = f"guard {shown[0]} is false"
+        else:
+            text = "not enabled: one of " + ", ".join(shown) + " fails"
+        text += f" ({', '.join(vals)})" if vals else ""
         if bounds:
             fixed = [b for b in bounds if b in self.fixed]
             if fixed:
                 text += f"; {', '.join(fixed)} is a search bound fixed by -D: raise it"
             else:
                 text += f"; {', '.join(bounds)} is a search bound (raised as far as {self.m.cap} without a match)"
-        return Reason(step, "guard", text, field)
+        return Reason(step, "guard", text)
+
+    def values_read(self, it: Item, a: Alt, d, s: tuple, exprs: list) -> tuple[list[str], list[str]]:
+        """'name = value' for the fields, constants, vars and parameters the expressions read."""
+        nodes = [n for e in exprs for n in walk_expr(e) if isinstance(n, (A.Name, A.FieldAccess))]
+        nodes.sort(key=lambda n: (n.span.line, n.span.col) if n.span else (0, 0))
+        params: dict[str, Any] = {}
+        if a.rule.kind == "deliver" and a.env is not None and d is not None:
+            for pos, p in enumerate(getattr(d, "params", [])):
+                params[p] = ("msg", pos)
+        elif a.rule.kind in ("action", "handler") and a.params is not None and d is not None:
+            for b, v in zip(d.bindings, a.params):
+                if v is not None:
+                    params[b.name] = ("value", v)
+        vals, seen, bounds = [], set(), []
+        for n in nodes:
+            if isinstance(n, A.FieldAccess):
+                ref = n.ref
+                if ref and ref[0] == "pfield" and isinstance(n.obj, A.Name) and params.get(n.obj.id, ("",))[0] == "value":
+                    key = f"{n.obj.id}.{n.name}"
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    pid = params[n.obj.id][1]
+                    pinfo = self.t.ts.processes[ref[1]]
+                    k = self.t.layout.fld[(ref[1], n.name)]
+                    lo = self.t.gen.ids[ref[1]][0]
+                    vals.append(f"{key} = {self.spec_val(s[k][pid - lo], pinfo.fields[n.name].ty)}")
+                continue
+            if not n.ref or n.id in seen:
+                continue
+            seen.add(n.id)
+            kind = n.ref[0]
+            if kind == "field" and it.lane is not None and it.lane.info is not None and n.id in it.lane.info.fields:
+                k = self.t.layout.fld[(it.lane.process, n.id)]
+                ty = it.lane.info.fields[n.id].ty
+                vals.append(f"{n.id} = {self.spec_val(s[k][it.pid - it.lane.lo], ty)}")
+            elif kind == "const":
+                c = self.t.consts()[n.id]
+                vals.append(f"{n.id} = {str(c).lower() if isinstance(c, bool) else c}")
+                if n.id in self.raisable or n.id in self.fixed:
+                    bounds.append(n.id)
+            elif kind == "var":
+                k = self.t.layout.var[n.id]
+                vals.append(f"{n.id} = {self.spec_val(s[k], self.t.ts.vars[n.id].ty)}")
+            elif kind == "local" and n.id in params:
+                how, v = params[n.id]
+                if how == "msg":
+                    fts = self.t.ts.messages[a.rule.name].ty.fields
+                    vals.append(f"{n.id} = {self.spec_val(a.env[3 + v], fts[v][1])}")
+                else:
+                    vals.append(f"{n.id} = {v}")
+        return vals, bounds
 
     # ---- network records ----
     def explain_net(self, it: Item, s: tuple) -> list[Reason]:
