@@ -120,8 +120,10 @@ def _installed(system: str) -> bool:
 
 
 @pytest.mark.services
-@pytest.mark.parametrize("system,faults", [("etcd", "2.5s pause leader for 3.5s"), ("etcd", "2s kill leader"),
-                                           ("zookeeper", "2.5s pause leader for 3.5s")])
+@pytest.mark.parametrize("system,faults", [
+    ("etcd", "2.5s pause leader for 3.5s"),
+    pytest.param("etcd", "2s kill leader", marks=pytest.mark.slow),
+    pytest.param("zookeeper", "2.5s pause leader for 3.5s", marks=pytest.mark.slow)])
 def test_real_fenced_runs_conform(tmp_path, system, faults):
     spec = ROOT / "spec" / f"{system}.elect"
     if not spec.exists() or not _installed(system):

@@ -92,7 +92,7 @@ def test_ring_and_its_spec_agree(algo):
 
 
 @pytest.mark.parametrize("algo,field,examples,budget", [
-    ("raft:double-vote", "voted_for", 150, None),
+    pytest.param("raft:double-vote", "voted_for", 150, None, marks=pytest.mark.slow),
     ("raft:volatile-vote", "voted_for", 150, None),
     ("ring:forward-larger", "msgs", 200, Budget(crashes=0, restarts=False))])
 def test_broken_variant_disagrees_on_a_short_schedule(algo, field, examples, budget):

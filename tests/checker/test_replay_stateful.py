@@ -80,7 +80,8 @@ def test_code_follows_its_spec(impl):
     run_state_machine_as_test(machine(impl), settings=settings(max_examples=40, stateful_step_count=25, **FAST))
 
 
-@pytest.mark.parametrize("impl,field", [("raft:volatile-vote", "voted_for"), ("raft:volatile-term", "term"),
+@pytest.mark.parametrize("impl,field", [("raft:volatile-vote", "voted_for"),
+                                        pytest.param("raft:volatile-term", "term", marks=pytest.mark.slow),
                                         ("raft:double-vote", "voted_for"), ("bully:no-answer-wait", "role"),
                                         ("paxos:minority-quorum", "role")])
 def test_broken_variant_parts_ways_on_a_short_run(impl, field):

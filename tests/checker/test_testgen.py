@@ -69,6 +69,7 @@ def test_broken_variants_part_ways(runs, variant, field):
     assert d.step >= 1 and d.action and d.spec != d.code
 
 
+@pytest.mark.slow
 def test_unreachable_classes_are_reported(tmp_path):
     res = testgen(RAFT, "default", [], str(tmp_path))
     assert res.unreached == ["timeout heartbeat", "deliver Heartbeat"]
