@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .api import load_model, load_spec
+from .api import load_model
 from .mapping import MapError, Mapping, Values, default_mapping, find_mapping, load_mapping
 from .model import Model
 from .trace import Trace, TraceError, describe_action, fmt_value, read_itf

@@ -24,7 +24,6 @@ every step must be possible in the code and leave every observed field equal.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field

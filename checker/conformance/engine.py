@@ -45,7 +45,7 @@ from ..dsl import ast as A
 from ..mapping import LaneMap, MapError, Mapping, Rule, Values
 from ..modelconfig import resolve_model
 from ..typecheck import TypedSpec, walk_stmts
-from ..types import IdT, IntT, MapT, SetT, Ty
+from ..types import MapT, SetT, Ty
 from .records import Record
 
 MAX_CANDIDATES = 20_000
