@@ -137,3 +137,19 @@ def test_real_fenced_runs_conform(tmp_path, system, faults):
         assert res.failed_record.kind == "resign"      # the spec has no resign yet
         return
     assert res.verdict == "conforms", render_text(res)
+
+
+@needs_etcd
+def test_etcd_resign_without_a_lease_changes_nothing():
+    """A client whose lease was lost resigns at the end of the run with nothing to revoke."""
+    from checker.conformance.records import parse_records
+    lines = (ETCD_TRACES / "pause-fenced.jsonl").read_text().splitlines()
+    last = json.loads(lines[-1])
+    extra = {"seq": last["seq"] + 1, "clock": last["clock"] + 1, "wall": last["wall"] + 0.01, "node": 1,
+             "input": {"kind": "resign", "session": None},
+             "state": {"role": "idle", "token": None, "session": None}, "effects": []}
+    res = conform(str(ETCD), "<resign twice>", None, [], records=parse_records("\n".join(lines + [json.dumps(extra)])))
+    assert res.verdict == "conforms", render_text(res)
+    extra["state"]["role"] = "leader"
+    res = conform(str(ETCD), "<resign twice>", None, [], records=parse_records("\n".join(lines + [json.dumps(extra)])))
+    assert res.verdict == "nonconform" and res.failed_record.index == len(lines)
