@@ -33,7 +33,7 @@ class _Indenter(Indenter):
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
     return lark.Lark(GRAMMAR.read_text(), parser="lalr", postlex=_Indenter(),
-                     propagate_positions=True, maybe_placeholders=False)
+                     propagate_positions=True, maybe_placeholders=False, cache=True)
 
 
 RESERVED = {"then", "do", "end", "fi", "endif", "begin", "elsif", "elseif", "function", "return", "while",
