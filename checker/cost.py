@@ -1222,8 +1222,12 @@ def cost_section(spec_dir: str | Path = "spec") -> str:
 
 
 def _digest(path: Path) -> str:
+    """A fingerprint of a spec's text without its comments and blank lines: editing the
+    prose of a spec does not put its cached numbers out of date."""
     import hashlib
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    lines = [line.split("#", 1)[0].rstrip() for line in path.read_text().splitlines()]
+    text = "\n".join(line for line in lines if line.strip())
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _cache_row(r: CostRow, digest: str) -> dict[str, Any]:
@@ -1269,7 +1273,7 @@ def refresh_cost_cache(spec_dir: str | Path = "spec", *, force: bool = False,
                        max_seconds: float = SECTION_MAX_SECONDS, log=None) -> Path:
     """Compute the rows of cost_section that are missing or out of date and write them to
     spec_dir/cost.json. A row that takes longer than `max_seconds` is stored as stopped,
-    and the larger sizes of that spec are not tried."""
+    and the larger sizes of that spec are not tried; `force` computes every row again."""
     d = Path(spec_dir)
     cache = _read_cache(d / CACHE)
     for stem in SECTION_SPECS:
@@ -1281,7 +1285,9 @@ def refresh_cost_cache(spec_dir: str | Path = "spec", *, force: bool = False,
         too_big = None
         for n in SECTION_SIZES:
             old = cache.get((stem, model, n))
-            if not force and old is not None and old.get("digest") == digest and not old.get("stopped"):
+            if not force and old is not None and old.get("digest") == digest:
+                if old.get("stopped"):
+                    too_big = too_big or n
                 continue
             if too_big is not None:
                 row = {"spec": stem, "model": model, "N": n, "digest": digest, "distinct": 0,

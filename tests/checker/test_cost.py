@@ -389,7 +389,9 @@ def test_cost_section_from_the_cache(tmp_path):
     assert "| chang_roberts | default | 5 | | | | | not computed |" in text
     assert "![Best and worst messages to elect a leader against N](cost.png)" in text
     assert "**Chang-Roberts** (Chang & Roberts, CACM 22(5), 1979): best N, worst N(N+1)/2." in text
-    (d / "chang_roberts.elect").write_text(src.read_text() + "\n# changed\n")
+    (d / "chang_roberts.elect").write_text(src.read_text() + "\n# a comment changes nothing\n")
+    assert "| chang_roberts | default | 3 | 3 | 6 |" in C.cost_section(d)
+    (d / "chang_roberts.elect").write_text(src.read_text() + "\nmodel other:\n    N = 4\n")
     assert "| chang_roberts | default | 3 | | | | | out of date: the spec changed |" in C.cost_section(d)
 
 
