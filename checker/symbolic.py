@@ -333,8 +333,18 @@ class Ranges:
         return new
 
     # ---- the fixpoint ----
-    def run(self) -> "Ranges":
+    def run(self, steps: int | None = None) -> "Ranges":
+        """Iterate to a fixpoint (valid in every reachable state), or with `steps` for that
+        many rounds without widening: every round applies every action to what the rounds
+        before found, so the result holds in every state reachable in that many steps."""
         ts = self.ts
+        if steps is not None:
+            for _ in range(steps + 1):
+                before = dict(self.G)
+                self.round()
+                if self.G == before:
+                    break
+            return self
         for rnd in range(MAX_ROUNDS):
             before = dict(self.G)
             self.round()
@@ -484,6 +494,14 @@ class Ranges:
         self.write(t, v, env, strong=True)
 
     def write(self, t: A.Expr, v, env: AEnv, strong: bool):
+        root = t
+        while isinstance(root, (A.Index, A.FieldAccess)) and not (
+                isinstance(root, A.FieldAccess) and isinstance(root.obj, A.SelfRef)):
+            root = root.obj
+        name = root.id if isinstance(root, A.Name) else root.name if isinstance(root, A.FieldAccess) else None
+        if name is not None:            # forget narrowed elements of what is written (or keyed by it)
+            for k in [k for k in env.locals if isinstance(k, tuple) and name in k[1:]]:
+                del env.locals[k]
         if isinstance(t, A.Name):
             kind = t.ref[0]
             if kind == "local":
@@ -518,6 +536,11 @@ class Ranges:
             key = e.id
         elif isinstance(e, A.FieldAccess) and isinstance(e.obj, A.SelfRef) and e.ref and e.ref[0] == "pfield":
             d, key = env.own, e.name
+        elif _index_key(e) is not None:
+            # m[k] for a local k: narrowed for the rest of the action, until m or k is written
+            d, key = env.locals, _index_key(e)
+            if key not in d:
+                d[key] = self.eval(e, env)
         elif (isinstance(e, A.FieldAccess) and e.ref and e.ref[0] == "rfield") or \
                 (isinstance(e, A.Index) and isinstance(e.obj.ty, TupleT) and isinstance(e.indices[0], A.IntLit)):
             i = e.ref[1] if isinstance(e, A.FieldAccess) else e.indices[0].value
@@ -647,10 +670,17 @@ class Ranges:
                 return g
             if e.ref and e.ref[0] == "rfield":
                 o = self.eval(e.obj, env)
+                if o is BOT:                # a part of no value is no value
+                    return BOT
                 return o[e.ref[1]] if isinstance(o, tuple) and e.ref[1] < len(o) else self.top(t)
             return self.top(t)
         if isinstance(e, A.Index):
+            ik = _index_key(e)
+            if ik is not None and ik in env.locals:
+                return env.locals[ik]
             o = self.eval(e.obj, env)
+            if o is BOT:
+                return BOT
             if isinstance(e.obj.ty, TupleT):
                 i = e.indices[0]
                 if isinstance(i, A.IntLit) and isinstance(o, tuple) and i.value < len(o):
@@ -694,6 +724,8 @@ class Ranges:
             inner = env.copy()
             for f in e.fors:
                 inner.locals[f.var] = self.eval(f.src, inner)
+                if inner.locals[f.var] is BOT and isinstance(f.src.ty, SetT) and _bot_is_empty(f.src.ty.elem):
+                    return BOT              # a set that never has an element: nothing to collect
             if e.cond is not None and not self.refine(inner, e.cond, True):
                 return BOT
             return self.eval(e.elem if isinstance(e, A.SetComp) else e.value, inner)
@@ -737,6 +769,24 @@ class Ranges:
                 return Iv(lo, m)
             return Iv(0, None)
         return self.top(t) if t is not None else TOP
+
+
+def _bot_is_empty(ty: Ty) -> bool:
+    """Does BOT as the abstract value of a set of ty mean the set is always empty? (Not
+    when an element may be none, whose abstract value is BOT too.)"""
+    return not isinstance(ty, OptT) and all(_bot_is_empty(t) for t in _children(ty))
+
+
+def _index_key(e: A.Expr):
+    """The local key under which the range analysis keeps a narrowed m[k]."""
+    if isinstance(e, A.Index) and isinstance(e.obj.ty, MapT) and len(e.indices) == 1:
+        o, k = e.obj, e.indices[0]
+        if isinstance(k, A.Name) and k.ref and k.ref[0] == "local":
+            if isinstance(o, A.Name) and o.ref and o.ref[0] in ("var", "field", "local"):
+                return ("@index", o.id, k.id)
+            if isinstance(o, A.FieldAccess) and isinstance(o.obj, A.SelfRef):
+                return ("@index", o.name, k.id)
+    return None
 
 
 def _env_eq(a: AEnv, b: AEnv) -> bool:
@@ -1208,8 +1258,19 @@ class Encoder:
         self.U: tuple[int, int] | None = None
         self.scan()
         self.ranges = Ranges(ts, cfg, self).run()
-        self.universe()
-        self.envelopes()
+        self.depth_ranges = False
+        try:
+            self.universe()
+            self.envelopes()
+        except SpecError as e:
+            if e.code != "E602" or bitvec_depth is None:
+                raise
+            # no bound for every reachable state, but bmc needs one only to its depth
+            self.ranges = Ranges(ts, cfg, self).run(steps=bitvec_depth)
+            self.depth_ranges = True
+            self._dom_cache, self.U = {}, None
+            self.universe()
+            self.envelopes()
         if bitvec_depth is not None:
             self.width = self.choose_width(bitvec_depth)
         elif prove and self.all_bounded():

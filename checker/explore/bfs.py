@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 from ..diagnostics import EvalError
 from ..model import Model
-from .visited import fingerprint_fn
+from .visited import fingerprint_fn, safe_hash, scanner
 
 
 @dataclass
@@ -179,18 +179,18 @@ class Checks:
 
 
 _TEMPLATE = '''
-def expand(frontier, j, nxt, base, seen, parent, fparr, pend, reach, stuck, tick, hook):
-    """Expand frontier[j:] into nxt; returns (j, transitions, finding or None)."""
+def expand(frontier, j, ntr, nxt, base, seen, parent, fparr, pend, reach, stuck, tick, hook):
+    """Expand frontier[j:] into nxt; returns (j, transitions of the level, finding or None)."""
     seen_add = seen.add
     par_app = parent.append
     fp_app = fparr.append
     nxt_app = nxt.append
-    ntr = 0
     n = len(frontier)
     sid = base + j
     try:
         while j < n:
             s = frontier[j]
+            frontier[j] = None      # expanded states are not kept: the level's memory drains as it goes
             sid = base + j
             j += 1
             ts = succ(s)
@@ -208,7 +208,7 @@ def expand(frontier, j, nxt, base, seen, parent, fparr, pend, reach, stuck, tick
                 par_app(sid)
                 fp_app(h)
                 nxt_app(t)
-{inv}                if pend:
+{neg}{inv}                if pend:
                     reach(t)
             if not (j & {mask}):
                 r = tick(j, ntr)
@@ -224,9 +224,11 @@ TICK_MASK = 1023
 
 
 def make_expander(checks: Checks, succ: Callable, fp: Callable, edge_hook: Callable | None = None,
-                  mask: int = TICK_MASK) -> Callable:
-    """The level loop, generated for this model's properties (see the module docstring)."""
-    ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError}
+                  mask: int = TICK_MASK, neg: Callable | None = None) -> Callable:
+    """The level loop, generated for this model's properties (see the module docstring).
+    With `neg`, every new state is scanned for negative ints (see visited.py): the loop
+    stops with 'negative' at the first, for the search to restart with safe fingerprints."""
+    ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError, "neg": neg}
     pre: list[str] = []
     edge: list[str] = []
     p12, p16 = " " * 12, " " * 16
@@ -250,7 +252,8 @@ def make_expander(checks: Checks, succ: Callable, fp: Callable, edge_hook: Calla
         ns[f"I{i}"] = fn
         ns[f"IN{i}"] = name
         inv.append(f"{p16}if not I{i}(t):\n{p16}    return j, ntr, ('invariant', IN{i}, len(parent) - 1, None)\n")
-    src = _TEMPLATE.format(pre="".join(pre), edge="".join(edge), inv="".join(inv), mask=mask)
+    negc = f"{p16}if neg(t):\n{p16}    return j, ntr, 'negative'\n" if neg is not None else ""
+    src = _TEMPLATE.format(pre="".join(pre), edge="".join(edge), inv="".join(inv), mask=mask, neg=negc)
     exec(compile(src, "<elect level loop>", "exec"), ns)
     return ns["expand"]
 
@@ -266,6 +269,8 @@ class Search:
                  edge_hook: Callable | None = None, on_tick: Callable | None = None):
         self.model = model
         self.canon = canon
+        self.neg = scanner(model)          # None: no state can hold a negative int
+        self.safe = False
         self.fp = fingerprint_fn(canon)
         self.checks = Checks.of(model)
         self.max_states = max_states
@@ -274,7 +279,17 @@ class Search:
         self.progress = Progress(progress)
         self.edge_hook = edge_hook
         self.on_tick = on_tick            # f(search, level_end) at every tick: checkpoints
-        # the search's data
+        self.t0 = time.perf_counter()
+        self.elapsed_before = 0.0         # seconds spent before a resume
+        self.reset()
+
+    def make_safe(self):
+        """Fingerprints that tell -1 from -2 (see visited.py), from now on."""
+        self.safe = True
+        self.fp = fingerprint_fn(self.canon, safe_hash(self.model))
+
+    def reset(self):
+        """Forget everything found (to start again, e.g. with safe fingerprints)."""
         self.seen: set[int] = set()
         self.parent = array("q")
         self.fparr = array("q")
@@ -290,8 +305,6 @@ class Search:
         self.found: Found | None = None
         self.stopped: str | None = None
         self.started = False
-        self.elapsed_before = 0.0         # seconds spent before a resume
-        self.t0 = time.perf_counter()
 
     # ---- pieces the generated loop calls ----
     def _reach_fn(self, depth: int) -> Callable:
@@ -337,6 +350,9 @@ class Search:
                 h = fp(s)
                 if h in self.seen:
                     continue
+                if not self.safe and self.neg is not None and self.neg(s):
+                    self._restart_safe()
+                    return self.start()
                 self.seen.add(h)
                 self.parent.append(-1)
                 self.fparr.append(h)
@@ -350,12 +366,17 @@ class Search:
             e.trace_states = []
             self.found = Found("error", None, -1, error=e)
 
+    def _restart_safe(self):
+        self.reset()
+        self.make_safe()
+
     def run(self) -> None:
         if not self.started:
             self.start()
         if self.found is not None:
             return
-        expand = make_expander(self.checks, self.model.successors, self.fp, self.edge_hook)
+        expand = make_expander(self.checks, self.model.successors, self.fp, self.edge_hook,
+                               neg=None if self.safe else self.neg)
         stuck = self.checks.stuck
         gc_was = gc.isenabled()
         gc.disable()     # states are immutable tuples: no cycles to collect, only time to lose
@@ -367,13 +388,22 @@ class Search:
                 nbase = self.base + len(self.frontier)
                 reach = self._reach_fn(self.depth + 1)
                 try:
-                    j, ntr, r = expand(self.frontier, self.pos, self.nxt, self.base, self.seen, self.parent,
+                    j, ntr, r = expand(self.frontier, self.pos, self.level_transitions, self.nxt, self.base,
+                                       self.seen, self.parent,
                                        self.fparr, self.pending, reach, stuck, self._tick, self.edge_hook)
                 except EvalError as e:
                     self.found = Found("error", None, getattr(e, "state_id", self.base), error=e)
                     break
                 self.pos = j
                 self.level_transitions = ntr
+                if r == "negative":
+                    # a state holds a negative int: -1 and -2 would share hashes; start again
+                    self._restart_safe()
+                    self.start()
+                    if self.found is not None:
+                        break
+                    expand = make_expander(self.checks, self.model.successors, self.fp, self.edge_hook)
+                    continue
                 if isinstance(r, str):
                     self.stopped = r
                     break

@@ -166,11 +166,13 @@ class Canonicalizer:
     """`fingerprint(s)`: the orbit's fingerprint. Calling it, `canon(s)`, gives an object whose
     hash is that fingerprint (what `hash(canon(s))` callers expect)."""
 
-    def __init__(self, model: Model, sym: list[str]):
+    def __init__(self, model: Model, sym: list[str], hasher: Callable = hash, source: str | None = None):
         self.model = model
         self.sym = sym
-        self.source = _generate(model, sym)
-        ns: dict = {"ARGS": {}, "perm_args": self._perm_args, "tie_orders": self._tie_orders, "Cache": _Cache}
+        self.hasher = hasher
+        self.source = source or _generate(model, sym)
+        ns: dict = {"ARGS": {}, "perm_args": self._perm_args, "tie_orders": self._tie_orders, "Cache": _Cache,
+                    "HASH": hasher}
         self._args = ns["ARGS"]
         gen = model.gen
         self._ranges = [gen.ids[T] for T in sym]
@@ -180,6 +182,10 @@ class Canonicalizer:
         self._helpers = ns["HELPERS"]
         self.fingerprint: Callable[[tuple], int] = ns["fingerprint"]
         self.images: Callable[[tuple], list] = ns["images"]
+
+    def with_hash(self, hasher: Callable) -> "Canonicalizer":
+        """The same canonicalizer hashing images with `hasher` (see visited.safe_hash)."""
+        return Canonicalizer(self.model, self.sym, hasher, self.source)
 
     def _perm_args(self, key: tuple) -> tuple:
         """(P_T, QI_T, ..., PALL) for the renaming where key[n][j] becomes lo_T + j."""
@@ -235,7 +241,7 @@ class Canonicalizer:
 
     def canonical(self, s: tuple) -> tuple:
         """The candidate image with the least hash (a state of the orbit)."""
-        return min(self.images(s), key=hash)
+        return min(self.images(s), key=self.hasher)
 
 
 class _Cache(dict):
@@ -378,17 +384,17 @@ def _generate(model: Model, sym: list[str]) -> str:
     w(f"    if {' and '.join(conds)}:")
     w(f"        key = ({', '.join(olds)},)")
     w("        if key == IDENTITY:")
-    w("            return hash(s)")
+    w("            return HASH(s)")
     w("        a = ARGS.get(key)")
     w("        if a is None:")
     w("            a = perm_args(key)")
-    w("        return hash(image(s, *a))")
+    w("        return HASH(image(s, *a))")
     w("    best = None")
     w("    for key in tie_orders(os):")
     w("        a = ARGS.get(key)")
     w("        if a is None:")
     w("            a = perm_args(key)")
-    w("        h = hash(image(s, *a))")
+    w("        h = HASH(image(s, *a))")
     w("        if best is None or h < best:")
     w("            best = h")
     w("    return best")

@@ -14,19 +14,149 @@ turns both into bytes and back, for checkpoints and for the messages between wor
 from __future__ import annotations
 
 from array import array
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 Fingerprint = Callable[[tuple], int]
 
+# hash(-1) == hash(-2) in CPython (-1 is its error code), so two states that differ only
+# by -1 against -2 somewhere have the same hash. A model whose states never hold a
+# negative int cannot meet this; for the others, "safe" fingerprints hash a copy of the
+# state in which every -1 is replaced by MINUS_ONE, whose hash is nobody else's.
+MINUS_ONE = ("elect: -1", 0x5EED_F00D)
 
-def fingerprint_fn(canon) -> Fingerprint:
-    """The function from a state to its fingerprint: `hash`, or the orbit's fingerprint."""
+
+def fingerprint_fn(canon, safe: Callable | None = None) -> Fingerprint:
+    """The function from a state to its fingerprint: `hash`, or the orbit's fingerprint;
+    `safe` (from `safe_hash`) replaces `hash` when states may hold -1."""
     if canon is None:
-        return hash
+        return safe or hash
+    if safe is not None and hasattr(canon, "with_hash"):
+        return canon.with_hash(safe).fingerprint
     direct = getattr(canon, "fingerprint", None)
     if direct is not None:
         return direct
     return lambda s: hash(canon(s))
+
+
+def _unminus(v: Any) -> Any:
+    t = type(v)
+    if t is int:
+        return MINUS_ONE if v == -1 else v
+    if t is tuple:
+        return tuple(map(_unminus, v))
+    if t is frozenset:
+        return frozenset(map(_unminus, v))
+    return v
+
+
+class _Scan:
+    """Generated code that tells whether a state holds an int satisfying `pred` (type-directed:
+    only where the types allow negative ints)."""
+
+    def __init__(self, model, neg: bool):
+        self.model = model
+        self.neg = neg
+        self.n = 0
+
+    def var(self) -> str:
+        self.n += 1
+        return f"v{self.n}"
+
+    def scalar(self, x: str) -> str:
+        return f"{x} < 0" if self.neg else f"{x} == -1"
+
+    def code(self, t, x: str) -> str | None:
+        from ..types import BoolT, EnumT, IdT, IntT, MapT, OptT, RecordT, SeqT, SetT, TupleT
+        gen = self.model.gen
+        if isinstance(t, (BoolT, EnumT)) or t is None:
+            return None
+        if isinstance(t, (IntT, IdT)):
+            try:
+                b = gen.bounds(t)
+            except Exception:  # noqa: BLE001 - unknown bounds: assume the worst
+                b = None
+            if b is not None and b[0] >= 0:
+                return None
+            return self.scalar(x)
+        if isinstance(t, OptT):
+            inner = self.code(t.inner, x)
+            return None if inner is None else f"({x} != () and {inner})"
+        if isinstance(t, (TupleT, RecordT)):
+            items = t.items if isinstance(t, TupleT) else tuple(y for _, y in t.fields)
+            parts = [c for c in (self.code(it, f"{x}[{i}]") for i, it in enumerate(items)) if c]
+            return "(" + " or ".join(parts) + ")" if parts else None
+        if isinstance(t, (SetT, SeqT, MapT)):
+            elem = t.val if isinstance(t, MapT) else t.elem
+            return self.each(elem, x)
+        return self.scalar(x) if isinstance(x, int) else None
+
+    def each(self, elem, x: str) -> str | None:
+        from ..types import IdT, IntT
+        v = self.var()
+        inner = self.code(elem, v)
+        if inner is None:
+            return None
+        if isinstance(elem, (IntT, IdT)):
+            return f"(min({x}, default=0) < 0)" if self.neg else f"(-1 in {x})"
+        return f"any([{inner} for {v} in {x}])"
+
+    def source(self) -> str | None:
+        m = self.model
+        parts = []
+        for k, sl in enumerate(m.layout.slots):
+            x = f"s[{k}]"
+            if sl.kind == "var":
+                c = self.code(sl.ty, x)
+            elif sl.kind == "field":
+                c = self.each(sl.ty, x)
+            elif sl.kind == "network":
+                c = self.network(x)
+            else:
+                c = None       # ids of processes, fault budgets, the clock: never negative
+            if c:
+                parts.append(c)
+        if not parts:
+            return None
+        return "def scan(s):\n    return " + " or ".join(parts) + "\n"
+
+    def network(self, x: str) -> str | None:
+        m = self.model
+        tags = m.gen.tags
+        fifo = m.config.network == "fifo"
+        off = 1 if fifo else 3
+        conds = []
+        for name, mi in sorted(m.spec.messages.items()):
+            fs = [c for c in (self.code(ft, f"e[{off + i}]") for i, (_, ft) in enumerate(mi.ty.fields)) if c]
+            if fs:
+                conds.append(f"(e[0] == {tags[name]} and ({' or '.join(fs)}))")
+        if not conds:
+            return None
+        body = " or ".join(conds)
+        if fifo:
+            return f"any([{body} for q in {x} for e in q])"
+        return f"any([{body} for e in {x}])"
+
+
+def scanner(model, neg: bool = True) -> Callable[[tuple], bool] | None:
+    """f(state) -> does it hold a negative int (neg) / a -1 (not neg); None when the model's
+    types rule that out."""
+    src = _Scan(model, neg).source()
+    if src is None:
+        return None
+    ns: dict[str, Any] = {}
+    exec(compile(src, "<elect fingerprint scan>", "exec"), ns)
+    return ns["scan"]
+
+
+def safe_hash(model) -> Callable[[tuple], int]:
+    """hash(s), except that a state holding -1 is hashed with MINUS_ONE in its place."""
+    has_m1 = scanner(model, neg=False)
+    if has_m1 is None:
+        return hash
+
+    def h(s):
+        return hash(_unminus(s)) if has_m1(s) else hash(s)
+    return h
 
 
 def owner(h: int, workers: int) -> int:

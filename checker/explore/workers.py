@@ -1,0 +1,600 @@
+"""Breadth-first search in N processes (`elect check --workers N`).
+
+Each worker is an OS process that compiles the model itself (from the spec's path, the
+model's name and the -D overrides) and holds a share of the search:
+- the visited set is partitioned by fingerprint: worker `owner(h)` decides whether the
+  state with fingerprint h is new, so no fingerprint is ever held twice;
+- the states of a level stay with the worker that generated them (no state is copied
+  between processes except to even out the levels' sizes), and parent links are global
+  ids (local index * N + worker), so a run back to any state crosses workers freely.
+
+One level, in lockstep (the coordinator, this process, routes every message):
+1. expand: each worker generates the successors of its states. A successor it owns is
+   checked against its own visited set at once; one owned by another worker is kept
+   aside and its fingerprint proposed to the owner (fingerprints already proposed in
+   this or an earlier level are known to be seen, and are not proposed again).
+2. decide: each owner takes the proposals in worker order and answers new/seen.
+3. accept: each worker queues the states its proposals won; invariants and `reachable`
+   properties are checked on every new state, where it is queued.
+4. balance: when the next level is uneven, the worker with more states sends some to
+   the one with fewer (pickled, with their parent ids and fingerprints).
+The set of fingerprints, and so `distinct` and `transitions`, is the one a single
+process finds; a violation is reported at the least depth any worker saw one (ties: the
+lowest worker), and its run is rebuilt here from the parent links: a shortest one.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pickle
+import resource
+import sys
+import time
+import traceback
+from array import array
+from itertools import compress
+from typing import Any, Callable
+
+from ..diagnostics import EvalError
+from ..model import Model
+from .bfs import Checks, Found, Progress, SearchResult, Stats, finish, peak_rss_mib, replay_fingerprints, rss_mib
+from .visited import fingerprint_fn, safe_hash, scanner
+
+KNOWN_MAX = 4_000_000       # fingerprints a worker remembers having proposed (then forgets them all)
+BALANCE_SLACK = 0.05        # even out a level when a worker holds 5% more than its share
+
+
+def owner(h: int, workers: int) -> int:
+    """The worker that decides fingerprint h: high bits, so each worker's set still spreads
+    its entries over all its slots."""
+    return (h >> 48) % workers
+
+
+# ---------------------------------------------------------------------------- the worker side
+_TEMPLATE = '''
+def expand(frontier, gbase, W, me, seen, known, nxt, nxt_par, nxt_fp, props, prop_states, prop_par, proposed,
+           reach, pend, stuck):
+    """Expand frontier; returns (transitions, finding or None)."""
+    seen_add = seen.add
+    nxt_app = nxt.append
+    par_app = nxt_par.append
+    fp_app = nxt_fp.append
+    ntr = 0
+    gid = gbase
+    try:
+        for k in range(len(frontier)):
+            s = frontier[k]
+            frontier[k] = None
+            gid = gbase + k * W
+            ts = succ(s)
+            ntr += len(ts)
+            if not ts:
+                r = stuck(s)
+                if r is not None:
+                    return ntr, (r[0], r[1], gid, None, None)
+                continue
+{pre}            for t in ts:
+{edge}                h = fp(t)
+                o = (h >> 48) % W
+                if o == me:
+                    if h in seen:
+                        continue
+                    seen_add(h)
+                    nxt_app(t)
+                    par_app(gid)
+                    fp_app(h)
+{neg}{inv}                    if pend:
+                        reach(t)
+                else:
+                    if h in known or h in proposed:
+                        continue
+                    proposed.add(h)
+                    props[o].append(h)
+                    prop_states[o].append(t)
+                    prop_par[o].append(gid)
+    except EvalError as e:
+        e.state_id = gid
+        raise
+    return ntr, None
+'''
+
+
+def make_worker_expander(checks: Checks, succ: Callable, fp: Callable, neg: Callable | None) -> Callable:
+    ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError, "neg": neg}
+    pre, edge, inv = [], [], []
+    p12, p16, p20 = " " * 12, " " * 16, " " * 20
+    for i, (name, fn, ks) in enumerate(checks.transitions):
+        ns[f"T{i}"] = fn
+        ns[f"TN{i}"] = name
+        if ks is None:
+            edge.append(f"{p16}if not T{i}(s, t):\n{p16}    return ntr, ('transition', TN{i}, gid, fp(t), t)\n")
+            continue
+        pre.append(f"{p12}ok{i} = T{i}(s, s)\n")
+        conds = [f"not ok{i}"]
+        for k in ks:
+            pre.append(f"{p12}s{i}_{k} = s[{k}]\n")
+            conds.append(f"t[{k}] is not s{i}_{k}")
+        edge.append(f"{p16}if ({' or '.join(conds)}) and not T{i}(s, t):\n"
+                    f"{p16}    return ntr, ('transition', TN{i}, gid, fp(t), t)\n")
+    for i, (name, fn) in enumerate(checks.invariants):
+        ns[f"I{i}"] = fn
+        ns[f"IN{i}"] = name
+        inv.append(f"{p20}if not I{i}(t):\n{p20}    return ntr, ('invariant', IN{i}, gid, h, None)\n")
+    negc = f"{p20}if neg(t):\n{p20}    return ntr, ('negative', None, gid, h, None)\n" if neg is not None else ""
+    src = _TEMPLATE.format(pre="".join(pre), edge="".join(edge), inv="".join(inv), neg=negc)
+    exec(compile(src, "<elect worker loop>", "exec"), ns)
+    return ns["expand"]
+
+
+def _load(spec_path: str, model_name: str | None, defines: list[str] | None) -> Model:
+    from ..compile import compile_model
+    from ..dsl.parse import parse_file
+    from ..modelconfig import resolve_model
+    from ..typecheck import typecheck
+    ts = typecheck(parse_file(spec_path))
+    return compile_model(ts, resolve_model(ts, model_name, defines))
+
+
+class Worker:
+    def __init__(self, me: int, W: int, spec_path: str, model_name, defines, symmetry: bool, safe: bool = False):
+        self.me, self.W = me, W
+        self.model = _load(spec_path, model_name, defines)
+        canon = None
+        if symmetry:
+            from .symmetry import canonicalizer
+            canon = canonicalizer(self.model)
+        self.neg = None if safe else scanner(self.model)
+        self.fp = fingerprint_fn(canon, safe_hash(self.model) if safe else None)
+        self.checks = Checks.of(self.model)
+        self.expand_fn = make_worker_expander(self.checks, self.model.successors, self.fp, self.neg)
+        self.seen: set[int] = set()
+        self.known: set[int] = set()
+        self.parent = array("q")
+        self.fparr = array("q")
+        self.frontier: list[tuple] = []
+        self.nxt: list[tuple] = []
+        self.nxt_par = array("q")
+        self.nxt_fp = array("q")
+        self.pending = [n for n, _ in self.checks.reachables]
+        self.witnessed: dict[str, int] = {}
+        self.n_proposed = self.n_accepted = self.n_shipped = self.n_received = 0
+        self._reset_props()
+
+    def _reset_props(self):
+        W = self.W
+        self.props = [array("q") for _ in range(W)]
+        self.prop_states: list[list] = [[] for _ in range(W)]
+        self.prop_par = [array("q") for _ in range(W)]
+        self.proposed: set[int] = set()
+
+    def _reach(self, depth: int):
+        fns = dict(self.checks.reachables)
+        pend, wit = self.pending, self.witnessed
+
+        def reach(t):
+            for name in list(pend):
+                if fns[name](t):
+                    wit[name] = depth
+                    pend.remove(name)
+        return reach
+
+    def gbase(self) -> int:
+        """Global id of frontier[0]: local index * W + me."""
+        return (len(self.parent) - len(self.frontier)) * self.W + self.me
+
+    # ---- commands ----
+    def init(self):
+        reach = self._reach(0)
+        found = None
+        try:
+            init = self.model.init_states()
+        except EvalError:
+            return {"found": ("error", None, -1, None, None), "new": 0, "witnessed": self.witnessed}
+        for s in init:
+            h = self.fp(s)
+            if owner(h, self.W) != self.me or h in self.seen:
+                continue
+            if self.neg is not None and self.neg(s):
+                return {"found": ("negative", None, -1, h, None), "new": 0, "witnessed": self.witnessed}
+            self.seen.add(h)
+            self.nxt.append(s)
+            self.nxt_par.append(-1)
+            self.nxt_fp.append(h)
+            bad = self.checks.first_false_invariant(s)
+            if bad is not None and found is None:
+                found = ("invariant", bad, -1, h, None)
+            if self.pending:
+                reach(s)
+        return {"found": found, "new": len(self.nxt), "witnessed": self.witnessed}
+
+    def expand(self, depth: int):
+        reach = self._reach(depth + 1)
+        try:
+            ntr, found = self.expand_fn(self.frontier, self.gbase(), self.W, self.me, self.seen, self.known,
+                                        self.nxt, self.nxt_par, self.nxt_fp, self.props, self.prop_states,
+                                        self.prop_par, self.proposed, reach, self.pending, self.checks.stuck)
+        except EvalError as e:
+            ntr, found = 0, ("error", None, getattr(e, "state_id", self.gbase()), None, None)
+        return {"transitions": ntr, "found": found}, [p.tobytes() for p in self.props]
+
+    def decide(self, proposals: list[bytes]) -> list[bytes]:
+        """Answers to each worker's proposals, in worker order: 1 new (and now seen), 0 seen."""
+        out = []
+        seen = self.seen
+        for data in proposals:
+            a = array("q")
+            a.frombytes(data)
+            fresh = set(a)          # a worker proposes a fingerprint once per level
+            fresh -= seen
+            seen |= fresh
+            out.append(bytes(map(fresh.__contains__, a)))
+        return out
+
+    def accept(self, answers: list[bytes], depth: int):
+        reach = self._reach(depth + 1)
+        found = None
+        invs = self.checks.invariants
+        known = self.known
+        for o, ans in enumerate(answers):
+            if o == self.me:
+                continue
+            states, par, fps = self.prop_states[o], self.prop_par[o], self.props[o]
+            neg = self.neg
+            for i in compress(range(len(ans)), ans):
+                t = states[i]
+                if neg is not None and neg(t):
+                    found = ("negative", None, par[i], fps[i], None)
+                    neg = None
+                self.nxt.append(t)
+                self.nxt_par.append(par[i])
+                self.nxt_fp.append(fps[i])
+                try:
+                    if found is None:
+                        for name, fn in invs:
+                            if not fn(t):
+                                found = ("invariant", name, par[i], fps[i], None)
+                                break
+                    if self.pending:
+                        reach(t)
+                except EvalError:
+                    if found is None:
+                        found = ("error", None, par[i], None, None)
+        self.n_proposed += len(self.proposed)
+        self.n_accepted += sum(a.count(1) for o, a in enumerate(answers) if o != self.me)
+        if len(known) + len(self.proposed) > KNOWN_MAX:
+            known.clear()
+        known.update(self.proposed)
+        self._reset_props()
+        return {"found": found, "new": len(self.nxt), "witnessed": self.witnessed}
+
+    def ship(self, k: int) -> bytes:
+        """The last k states of the next level, to another worker."""
+        n = len(self.nxt)
+        self.n_shipped += k
+        states = self.nxt[n - k:]
+        par = self.nxt_par[n - k:]
+        fps = self.nxt_fp[n - k:]
+        del self.nxt[n - k:]
+        del self.nxt_par[n - k:]
+        del self.nxt_fp[n - k:]
+        return pickle.dumps((states, par.tobytes(), fps.tobytes()), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def receive(self, data: bytes):
+        states, par, fps = pickle.loads(data)
+        self.n_received += len(states)
+        self.nxt.extend(states)
+        self.nxt_par.frombytes(par)
+        self.nxt_fp.frombytes(fps)
+
+    def counters(self):
+        import resource as _r
+        ru = _r.getrusage(_r.RUSAGE_SELF)
+        return {"proposed": self.n_proposed, "accepted": self.n_accepted, "shipped": self.n_shipped,
+                "received": self.n_received, "known": len(self.known), "seen": len(self.seen),
+                "cpu": ru.ru_utime + ru.ru_stime}
+
+    def commit(self):
+        self.parent.extend(self.nxt_par)
+        self.fparr.extend(self.nxt_fp)
+        self.frontier = self.nxt
+        self.nxt = []
+        self.nxt_par = array("q")
+        self.nxt_fp = array("q")
+        return len(self.frontier)
+
+    def link(self, gid: int):
+        i = gid // self.W
+        return self.parent[i], self.fparr[i]
+
+
+def _worker_main(conn, me, W, spec_path, model_name, defines, symmetry, safe):
+    import gc
+    gc.disable()
+    try:
+        w = Worker(me, W, spec_path, model_name, defines, symmetry, safe)
+        conn.send(("ready", None))
+    except BaseException as e:  # noqa: BLE001 - reported to the coordinator
+        conn.send(("failed", "".join(traceback.format_exception(e))))
+        return
+    while True:
+        try:
+            cmd, *args = conn.recv()
+        except EOFError:
+            return
+        try:
+            if cmd == "stop":
+                conn.send(("ok", {"peak_rss_mib": peak_rss_mib()}))
+                return
+            if cmd == "expand":
+                head, props = w.expand(*args)
+                conn.send(("ok", head))
+                for p in props:
+                    conn.send_bytes(p)
+            elif cmd == "decide":
+                proposals = [conn.recv_bytes() for _ in range(W)]
+                for ans in w.decide(proposals):
+                    conn.send_bytes(ans)
+            elif cmd == "accept":
+                answers = [conn.recv_bytes() for _ in range(W)]
+                conn.send(("ok", w.accept(answers, *args)))
+            elif cmd == "ship":
+                conn.send_bytes(w.ship(*args))
+            elif cmd == "receive":
+                w.receive(conn.recv_bytes())
+                conn.send(("ok", None))
+            else:
+                conn.send(("ok", getattr(w, cmd)(*args)))
+        except BaseException as e:  # noqa: BLE001
+            conn.send(("failed", "".join(traceback.format_exception(e))))
+            return
+
+
+# ---------------------------------------------------------------------------- the coordinator
+class WorkerFailed(RuntimeError):
+    pass
+
+
+class _Pool:
+    def __init__(self, W: int, spec_path: str, model_name, defines, symmetry: bool, safe: bool):
+        ctx = mp.get_context("spawn")
+        self.conns = []
+        self.procs = []
+        for me in range(W):
+            a, b = ctx.Pipe()
+            p = ctx.Process(target=_worker_main, args=(b, me, W, str(spec_path), model_name, list(defines or []),
+                                                       symmetry, safe), daemon=True)
+            p.start()
+            b.close()
+            self.conns.append(a)
+            self.procs.append(p)
+        for c in self.conns:
+            self._reply(c)
+
+    def _reply(self, c):
+        try:
+            tag, val = c.recv()
+        except EOFError:
+            raise WorkerFailed("a worker process ended unexpectedly") from None
+        if tag == "failed":
+            raise WorkerFailed(f"a worker failed:\n{val}")
+        return val
+
+    def call(self, w: int, cmd: str, *args):
+        self.conns[w].send((cmd, *args))
+        return self._reply(self.conns[w])
+
+    def all(self, cmd: str, *args) -> list:
+        for c in self.conns:
+            c.send((cmd, *args))
+        return [self._reply(c) for c in self.conns]
+
+    def close(self) -> float:
+        peak = 0.0
+        for c in self.conns:
+            try:
+                c.send(("stop",))
+                peak += self._reply(c)["peak_rss_mib"]
+            except Exception:  # noqa: BLE001
+                pass
+        for p in self.procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.kill()
+        return peak
+
+
+def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str | None = None,
+                 defines: list[str] | None = None, symmetry: bool = False, max_states: int | None = None,
+                 max_depth: int | None = None, progress: bool = False,
+                 max_memory_mib: float | None = None, safe: bool = False) -> SearchResult:
+    """A breadth-first search by `workers` processes (see the module docstring)."""
+    t0 = time.perf_counter()
+    W = workers
+    prog = Progress(progress)
+    canon = None
+    if symmetry:
+        from .symmetry import canonicalizer
+        canon = canonicalizer(model)
+    fp = fingerprint_fn(canon, safe_hash(model) if safe else None)
+    names = [n for n, _ in Checks.of(model).reachables]
+    pool = _Pool(W, spec_path, model_name, defines, symmetry, safe)
+    st = Stats()
+    witnessed: dict[str, int] = {}
+    found_raw = None
+    stopped = None
+    depth = 0
+    peak_children = 0.0
+    restart = False
+    try:
+        try:
+            heads = pool.all("init")
+            found_raw = _first_found(heads)
+            _merge_witnessed(witnessed, heads)
+            sizes = pool.all("commit")
+            st.distinct = sum(sizes)
+            while any(sizes) and found_raw is None:
+                if max_depth is not None and depth >= max_depth:
+                    stopped = "max-depth"
+                    break
+                # 1. expand
+                for c in pool.conns:
+                    c.send(("expand", depth))
+                heads, props = [], []
+                for c in pool.conns:
+                    heads.append(pool._reply(c))
+                    props.append([c.recv_bytes() for _ in range(W)])
+                st.transitions += sum(h["transitions"] for h in heads)
+                level_found = _first_found(heads)
+                # 2. decide: owner o gets every worker's proposals to o
+                for o, c in enumerate(pool.conns):
+                    c.send(("decide",))
+                    for w in range(W):
+                        c.send_bytes(props[w][o])
+                answers = [[c.recv_bytes() for _ in range(W)] for c in pool.conns]   # answers[o][w]
+                # 3. accept: worker w gets the owners' answers to its proposals
+                for w, c in enumerate(pool.conns):
+                    c.send(("accept", depth))
+                    for o in range(W):
+                        c.send_bytes(answers[o][w])
+                heads = [pool._reply(c) for c in pool.conns]
+                _merge_witnessed(witnessed, heads)
+                new = [h["new"] for h in heads]
+                st.distinct += sum(new)
+                if level_found is None:
+                    level_found = _first_found(heads)
+                if level_found is not None:
+                    found_raw = level_found
+                    break
+                # 4. balance
+                _balance(pool, new)
+                sizes = pool.all("commit")
+                if any(sizes):
+                    depth += 1
+                st.depth = depth
+                prog.tick(st, sum(sizes), extra=f"  {W} workers")
+                if max_states is not None and st.distinct >= max_states and any(sizes):
+                    stopped = "max-states"
+                    break
+                if max_memory_mib is not None and rss_mib() * (W + 1) > max_memory_mib:
+                    stopped = "max-memory"
+                    break
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+        st.depth = depth
+        found = None
+        run = None
+        if found_raw is not None and found_raw[0] == "negative":
+            restart = True
+        elif found_raw is not None:
+            found, run = _rebuild(model, pool, W, fp, found_raw)
+        if os.environ.get("ELECT_WORKER_STATS"):
+            for w in range(W):
+                print(f"worker {w}: {pool.call(w, 'counters')}", file=sys.stderr)
+    finally:
+        peak_children = pool.close()
+    if restart:
+        # a state holds a negative int: -1 and -2 would share hashes; start again
+        return parallel_bfs(model, workers=workers, spec_path=spec_path, model_name=model_name, defines=defines,
+                            symmetry=symmetry, max_states=max_states, max_depth=max_depth, progress=progress,
+                            max_memory_mib=max_memory_mib, safe=True)
+    st.seconds = time.perf_counter() - t0
+    st.peak_rss_mib = peak_rss_mib() + peak_children
+    if prog.printed:
+        prog.tick(st, 0, force=True)
+    pending = [n for n in names if n not in witnessed]
+    return finish(model, fp, st, found, witnessed, pending, stopped, None, None, run=run)
+
+
+def _first_found(heads: list[dict]):
+    """The finding of the least depth: deadlocks and finals (a state of this level) before
+    violations by a step (one level down); then the lowest worker."""
+    best = None
+    for h in heads:
+        f = h.get("found")
+        if f is None:
+            continue
+        rank = -1 if f[0] == "negative" else 0 if f[0] in ("deadlock", "final", "error") else 1
+        if best is None or rank < best[0]:
+            best = (rank, f)
+    return best[1] if best else None
+
+
+def _merge_witnessed(witnessed: dict, heads: list[dict]):
+    for h in heads:
+        for name, d in h["witnessed"].items():
+            if name not in witnessed or d < witnessed[name]:
+                witnessed[name] = d
+
+
+def _balance(pool: _Pool, new: list[int]):
+    """Move states from workers above their share of the next level to those below it."""
+    W = len(new)
+    share = sum(new) / W
+    sizes = list(new)
+    if max(sizes) - min(sizes) < 1000 or max(sizes) <= share * (1 + BALANCE_SLACK):
+        return
+    moves = []
+    while True:
+        hi = max(range(W), key=lambda i: sizes[i])
+        lo = min(range(W), key=lambda i: sizes[i])
+        k = int(min(sizes[hi] - share, share - sizes[lo]))
+        if k < 100:
+            break
+        moves.append((hi, lo, k))
+        sizes[hi] -= k
+        sizes[lo] += k
+    for hi, lo, k in moves:
+        pool.conns[hi].send(("ship", k))
+        data = pool.conns[hi].recv_bytes()
+        pool.conns[lo].send(("receive",))
+        pool.conns[lo].send_bytes(data)
+        pool._reply(pool.conns[lo])
+
+
+def _rebuild(model: Model, pool: _Pool, W: int, fp, raw) -> tuple[Found, tuple]:
+    """The run to a worker's finding: walk the parent links back across workers, replay."""
+    kind, prop, gid, h, target = raw
+    chain_fps = []
+    g = gid
+    while g >= 0:
+        par, f = pool.call(g % W, "link", g)
+        chain_fps.append(f)
+        g = par
+    chain_fps.reverse()
+    if kind == "invariant" and gid < 0:        # an initial state
+        chain_fps = [h]
+    elif kind == "invariant":
+        chain_fps.append(h)
+    states, labels = replay_fingerprints(model, chain_fps, fp) if chain_fps else ([], [])
+    if kind == "transition":
+        fn = next((p.check for p in model.of_kind("transition") if p.name == prop), None)
+        lab = tgt = None
+        for l, x in model.successors_labeled(states[-1]):
+            if fp(x) == h and (fn is None or not fn(states[-1], x)):
+                lab, tgt = l, x
+                break
+        states.append(tgt if tgt is not None else target)
+        labels.append(lab)
+    found = Found(kind, prop, gid)
+    if kind == "error" and gid < 0:
+        try:
+            model.init_states()
+        except EvalError as e:
+            e.trace_states = []
+            found.error = e
+        return found, ([], [])
+    if kind == "error":
+        # evaluate the failing state's steps here, to get the error with its span
+        checks = Checks.of(model)
+        try:
+            ts = model.successors(states[-1])
+            for t in ts:
+                for name, fn, _ in checks.transitions:
+                    fn(states[-1], t)
+                for name, fn in checks.invariants:
+                    fn(t)
+                for name, fn in checks.reachables:
+                    fn(t)
+        except EvalError as e:
+            found.error = e
+    return found, (states, labels)

@@ -1,0 +1,256 @@
+"""checker/symbolic.py: bounded model checking agrees with breadth-first search, `prove`
+proves and explains, unsupported constructs are refused.
+
+BMC is held to BFS on every shipped model (spec/*.elect): a violated model must be
+violated at exactly the explicit search's shortest depth, and the run must replay
+through the explicit model; a holding model must hold up to the explicit search's
+depth. The default suite caps that depth (DEPTH_CAP) and skips, saying why, models whose
+explicit search is too large to give a reference verdict quickly; `-m slow` runs every
+model to its full depth.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from checker import symbolic as S
+from checker.api import check, load_model, load_spec
+from checker.diagnostics import SpecError
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parent / "symbolic_fixtures"
+EXPLICIT_LIMIT = 6000      # distinct states: beyond this the default suite has no reference verdict
+DEPTH_CAP = 8              # holding models: BMC depth in the default suite
+ACTION_CAP = 400           # holding models with more actions are checked only under -m slow
+
+
+def shipped_models() -> list[tuple[str, str]]:
+    out = []
+    for path in sorted((ROOT / "spec").glob("*.elect")):
+        try:
+            ts = load_spec(path)
+        except SpecError:
+            continue              # a broken spec is reported by the spec corpus tests
+        out += [(str(path.relative_to(ROOT)), name) for name in ts.models]
+    return out
+
+
+def reference(path: str, model: str, limit: int | None):
+    """The explicit verdict and depth (None when the search stopped at the limit)."""
+    r = check(str(ROOT / path), model, None, write_trace=False, max_states=limit)
+    if r.verdict == "limit":
+        return None
+    return r.verdict, r.search.stats.depth, r.property
+
+
+def encoder(path: str, model: str, depth: int, defines=None):
+    ts = load_spec(ROOT / path)
+    m = load_model(ROOT / path, model, defines, ts=ts)
+    return S.Encoder(ts, m.config, m, bitvec_depth=depth)
+
+
+def agree(path: str, model: str, limit: int | None, cap: int | None, action_cap: int | None):
+    ref = reference(path, model, limit)
+    if ref is None:
+        pytest.skip(f"{path} model {model}: the explicit search passes {limit} states; "
+                    "no reference verdict in the default suite (run -m slow)")
+    verdict, depth, prop = ref
+    if verdict == "error":
+        pytest.skip(f"{path} model {model}: the explicit search stops at an evaluation error")
+    try:
+        enc = encoder(path, model, depth)
+    except SpecError as e:
+        if e.code.startswith("E6"):
+            pytest.skip(f"{path} model {model}: not supported by the symbolic encoding: {e.diagnostics[0].message}")
+        raise
+    if verdict in ("violated", "deadlock"):
+        res = S.bmc(enc, depth)
+        assert (res.verdict, res.depth) == (verdict, depth), \
+            f"bmc: {res.verdict} at {res.depth} ({res.kind} {res.prop}); bfs: {verdict} at {depth} ({prop})"
+        res.labels = S.replay(enc, res.states)          # raises if the explicit model does not take the run
+        assert S.confirm(enc, res)
+        return
+    k = depth if cap is None else min(depth, cap)
+    if action_cap is not None and len(enc.acts) > action_cap and k < depth:
+        pytest.skip(f"{path} model {model}: {len(enc.acts)} actions; bmc to the explicit depth {depth} "
+                    "runs under -m slow")
+    res = S.bmc(enc, k)
+    assert res.verdict == "holds", f"bmc found a {res.kind} {res.prop} at depth {res.depth}; bfs: {verdict}"
+    if k < depth:
+        print(f"{path} model {model}: bmc checked to depth {k} of {depth} (the rest under -m slow)")
+
+
+@pytest.mark.parametrize("path,model", shipped_models())
+def test_bmc_agrees_with_bfs(path, model):
+    agree(path, model, EXPLICIT_LIMIT, DEPTH_CAP, ACTION_CAP)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path,model", shipped_models())
+def test_bmc_agrees_with_bfs_to_full_depth(path, model):
+    agree(path, model, None, None, None)
+
+
+# ---- the shipped counterexamples ----
+
+def run_cli(*args, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "checker.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          env=env)
+
+
+def test_bmc_writes_a_trace_that_replays_and_shows(tmp_path):
+    r = run_cli("bmc", "spec/raft.elect", "--model", "volatile_vote", "--depth", "8", "--out", str(tmp_path))
+    assert r.returncode == 10, r.stderr
+    assert "depth 7: no violation" in r.stdout
+    assert "depth 8: violated: invariant OneLeaderPerTerm after 8 steps" in r.stdout
+    assert "replayed through the explicit model: all 8 steps match" in r.stdout
+    path = tmp_path / "OneLeaderPerTerm.bmc.itf.json"
+    tr = json.loads(path.read_text())
+    assert tr["#meta"]["engine"] == "bmc" and len(tr["states"]) == 9
+    shown = run_cli("show", str(path))
+    assert shown.returncode == 0 and "OneLeaderPerTerm" in shown.stdout
+
+
+def test_bmc_is_deterministic(tmp_path):
+    outs = []
+    for seed in ("0", "1"):
+        out = tmp_path / seed
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        r = run_cli("bmc", "spec/raft.elect", "--model", "volatile_term", "--depth", "3", "--out", str(out), env=env)
+        assert r.returncode == 10, r.stderr
+        outs.append((out / "TermsNeverDecrease.bmc.itf.json").read_text())
+    assert outs[0] == outs[1]
+
+
+def test_bmc_holds_json():
+    r = run_cli("bmc", "spec/raft.elect", "--depth", "4", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["verdict"] == "holds" and out["depth"] == 4 and len(out["seconds_per_depth"]) == 5
+
+
+@pytest.mark.slow
+def test_volatile_vote_split_brain_at_n5():
+    enc = encoder("spec/raft.elect", "volatile_vote", 12, ["N=5"])
+    res = S.bmc(enc, 12)
+    assert (res.verdict, res.depth, res.prop) == ("violated", 12, "OneLeaderPerTerm")
+    S.replay(enc, res.states)
+
+
+# ---- prove ----
+
+VOTE_ONCE = str(FIXTURES / "vote_once.elect")
+HELPERS = ["CandidatesVoteForThemselves", "LeadersHaveQuorum", "VotesAreCast"]
+
+
+def prove(path: str, invariant: str, helpers: list[str], defines=None) -> S.ProveResult:
+    ts = load_spec(path)
+    m = load_model(path, None, defines, ts=ts)
+    enc = S.Encoder(ts, m.config, m, prove=True)
+    props = {p.name: p for p in ts.properties}
+    return S.prove(enc, [props[invariant]], [props[h] for h in helpers])
+
+
+@pytest.mark.parametrize("n", [5, 7])
+def test_prove_with_helpers(n):
+    res = prove(VOTE_ONCE, "OneLeaderPerTerm", HELPERS, [f"N={n}"])
+    assert res.verdict == "proved"
+
+
+def test_prove_without_a_needed_helper_shows_the_counterexample_to_induction():
+    r = run_cli("prove", VOTE_ONCE, "-D", "N=5", "--invariant", "OneLeaderPerTerm",
+                "--with", "CandidatesVoteForThemselves", "--with", "LeadersHaveQuorum")
+    assert r.returncode == 10, r.stderr
+    out = r.stdout
+    assert "not inductive" in out
+    for part in ("state before:", "step: vote(", "state after (what changed):", "broken:",
+                 "OneLeaderPerTerm: all a, b in Node"):
+        assert part in out
+    res = prove(VOTE_ONCE, "OneLeaderPerTerm", HELPERS[:2], ["N=5"])
+    assert res.verdict == "not-inductive" and res.explicit_agrees
+    assert [b.prop for b in res.broken] == ["OneLeaderPerTerm"]
+
+
+def test_prove_json_and_unknown_invariant():
+    r = run_cli("prove", VOTE_ONCE, "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["verdict"] == "proved"
+    r = run_cli("prove", VOTE_ONCE, "--invariant", "OneLeaderPerTem")
+    assert r.returncode == 1
+    assert "E604" in r.stderr and "did you mean 'OneLeaderPerTerm'?" in r.stderr
+
+
+RAFT_HELPERS = ["CandidatesVoteForThemselves", "LeadersHaveQuorum", "VotesAreGranted", "GrantsInFlight"]
+
+
+def raft_helpers() -> list[str]:
+    names = {p.name for p in load_spec(ROOT / "spec/raft.elect").properties}
+    missing = [h for h in RAFT_HELPERS if h not in names]
+    if missing:
+        pytest.skip("spec/raft.elect has no helper invariants yet: they need pending(Vote, ..., term=t, "
+                    "granted=true), message fields in pending, which the language does not have")
+    return RAFT_HELPERS
+
+
+@pytest.mark.parametrize("n", [5, 7])
+def test_prove_raft(n):
+    res = prove(str(ROOT / "spec/raft.elect"), "OneLeaderPerTerm", raft_helpers(), [f"N={n}"])
+    assert res.verdict == "proved"
+
+
+def test_prove_raft_without_grants_in_flight():
+    helpers = [h for h in raft_helpers() if h != "GrantsInFlight"]
+    res = prove(str(ROOT / "spec/raft.elect"), "OneLeaderPerTerm", helpers, ["N=5"])
+    assert res.verdict == "not-inductive" and res.step["kind"] == "deliver"
+
+
+# ---- refusals ----
+
+@pytest.mark.parametrize("fixture,model,code,line,what", [
+    ("unsupported.elect", "default", "E601", 13, "a sequence (seq[int]) is not supported"),
+    ("unsupported.elect", "fifo", "E601", 29, "a fifo network is not supported"),
+    ("unbounded.elect", "default", "E602", 9, "field 'n' of message 'Count' have no bound"),
+])
+def test_refuses_what_it_cannot_encode(fixture, model, code, line, what):
+    path = FIXTURES / fixture
+    ts = load_spec(path)
+    m = load_model(path, model, None, ts=ts)
+    with pytest.raises(SpecError) as ei:
+        S.Encoder(ts, m.config, m, bitvec_depth=3)
+    d = ei.value.diagnostics[0]
+    assert (d.code, d.span.line) == (code, line)
+    assert what in d.message
+    r = run_cli("bmc", str(path), "--model", model, "--depth", "2")
+    assert r.returncode == 1 and f"error[{code}]" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_usage_errors():
+    r = run_cli("bmc", "spec/raft.elect", "--depth", "-1")
+    assert r.returncode == 2
+    r = run_cli("prove", "spec/raft.elect", "--invariant", "TermsNeverDecrease")
+    assert r.returncode == 1 and "is a transition property" in r.stderr
+
+
+# ---- pieces ----
+
+def test_range_analysis_bounds_raft_terms_by_max_term():
+    ts = load_spec(ROOT / "spec/raft.elect")
+    m = load_model(ROOT / "spec/raft.elect", "default", ["MAX_TERM=3"], ts=ts)
+    enc = S.Encoder(ts, m.config, m, prove=True)
+    G = enc.ranges.G
+    assert G[("fld", "Node", "term")] == S.Iv(0, 3)
+    assert G[("msg", "RequestVote")] == (S.Iv(1, 3),)
+    assert enc.width is not None          # every int bounded: prove works on bit-vectors
+
+
+def test_symmetric_first_actions_and_independence_are_used():
+    enc = encoder("spec/raft.elect", "volatile_vote", 8)
+    sysm = S.System(enc)
+    sysm.reductions()
+    assert sysm.sym and sysm.sym[0][0] == "Node"
+    assert sysm.indep                      # some actions commute
