@@ -22,7 +22,7 @@ Fingerprint = Callable[[tuple], int]
 # by -1 against -2 somewhere have the same hash. A model whose states never hold a
 # negative int cannot meet this; for the others, "safe" fingerprints hash a copy of the
 # state in which every -1 is replaced by MINUS_ONE, whose hash is nobody else's.
-MINUS_ONE = ("elect: -1", 0x5EED_F00D)
+MINUS_ONE = (0x5EED_F00D, 0x0E1EC7, 0x7FFF_FFFF_0001)    # ints only: the same hash in every process
 
 
 def fingerprint_fn(canon, safe: Callable | None = None) -> Fingerprint:
