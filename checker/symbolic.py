@@ -64,7 +64,7 @@ from z3.z3 import _to_expr_ref
 from .diagnostics import Diagnostic, Span, SpecError
 from .dsl import ast as A
 from .typecheck import ProcessInfo, TypedSpec, walk_expr, walk_stmts
-from .types import (AnyT, BoolT, EmptyT, EnumT, IdT, IntT, MapT, NoneT, OptT, RecordT, SeqT, SetT, TupleT,
+from .types import (AnyT, BoolT, EmptyT, EnumT, IdT, IntT, MapT, OptT, RecordT, SeqT, SetT, TupleT,
                     Ty)
 
 DOMAIN_LIMIT = 4096          # most values a finite type may have when it is enumerated
@@ -1237,12 +1237,14 @@ NET, COUNTER, BIT = "net", "counter", "bit"
 
 
 class Encoder:
-    def __init__(self, ts: TypedSpec, cfg, model, bitvec_depth: int | None = None, prove: bool = False):
+    def __init__(self, ts: TypedSpec, cfg, model, bitvec_depth: int | None = None, prove: bool = False,
+                 build: bool = True):
         """Ints are bit-vectors wide enough for every value of the model, so that the
         solver works on pure SAT (an operation that overflows is an error the checker
         reports, never a silent wrap): for bmc to `bitvec_depth`, and for prove when every
         int of a state is bounded (by its type or the range analysis). Otherwise they are
-        unbounded z3 Ints."""
+        unbounded z3 Ints. With build=False only the ranges, envelopes and layout are
+        computed (enough for `estimated_actions`)."""
         self.width: int | None = None
         self._iv_cache: dict[int, Any] = {}
         self.ts = ts
@@ -1277,9 +1279,23 @@ class Encoder:
             self.width = self.choose_width(0)
         self.zero, self.one = self.iv(0), self.iv(1)
         self.layout()
+        if not build:
+            return
         self.cur = self.fresh_state("s")
         self.nxt = self.fresh_state("t")
         self.build_actions()
+
+    def estimated_actions(self) -> int:
+        """About how many actions the step relation will have (before building it)."""
+        cfg = self.cfg
+        n = sum(1 for e in self.envs if (self.tag_names[e[0]], e[2]) in self.receiver) * (2 if cfg.duplicating else 1)
+        n += len(self.envs) if cfg.lossy else 0
+        for p in self.ts.processes.values():
+            lo, hi = self.ids[p.name]
+            n += (hi - lo + 1) * sum(1 for h in p.handlers if h.kind != "message")
+        n += len(self.ts.actions) * max(1, len(self.all_ids))
+        n += len(self.all_ids) * (2 if cfg.crash else 0) + (2 ** max(len(self.all_ids) - 1, 0) if cfg.partition else 0)
+        return n
 
     # ---- the int sort ----
     def iv(self, v: int):
@@ -2852,25 +2868,6 @@ def actor(a: Act) -> int | None:
     if d["kind"] in ("deliver", "duplicate", "drop"):
         return d["dst"]
     return d.get("proc")
-
-
-def _vars_of(exprs) -> set:
-    """Ids of the uninterpreted constants in the expressions."""
-    seen: set = set()
-    out: set = set()
-    stack = list(exprs)
-    while stack:
-        e = stack.pop()
-        i = e.get_id()
-        if i in seen:
-            continue
-        seen.add(i)
-        if z3.is_const(e):
-            if e.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-                out.add(i)
-            continue
-        stack.extend(e.children())
-    return out
 
 
 def _within(ty: Ty, ab, c) -> bool:
