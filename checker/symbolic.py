@@ -3188,6 +3188,10 @@ def small_model(enc: Encoder, s, st: dict, rounds: int = 50) -> z3.ModelRef:
         s.add(implies(q, a))
         lits.append(q)
     keep = list(lits)
+    try:
+        s.set("core.minimize", True)
+    except z3.Z3Exception:  # pragma: no cover - a solver without the option
+        pass
     for _ in range(rounds):
         r = s.check(*keep)
         if r == z3.sat:
