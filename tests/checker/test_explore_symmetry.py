@@ -47,12 +47,13 @@ def all_renamings(c):
 
 
 @pytest.mark.parametrize("spec,model,defines", [
-    ("raft.elect", "default", []),
     ("raft.elect", "volatile_vote", []),
     ("raft.elect", "yardstick", ["N=3"]),
     ("raft.elect", "yardstick_multiset", ["N=2", "MAX_TERM=3"]),
-    ("zookeeper.elect", "default", []),
-    ("etcd.elect", "trust_campaign", []),
+    ("zookeeper.elect", "no_fencing", []),
+    pytest.param("raft.elect", "default", [], marks=pytest.mark.slow),
+    pytest.param("zookeeper.elect", "default", [], marks=pytest.mark.slow),
+    pytest.param("etcd.elect", "trust_campaign", [], marks=pytest.mark.slow),
 ])
 def test_orbits_exact_against_every_renaming(spec, model, defines):
     """distinct under symmetry == the number of orbits, counted by trying every renaming of
