@@ -12,8 +12,10 @@ machine, so a file holding them could never be checked for staleness. `elect tab
 prints the table with a seconds column on stdout instead; the README says so.
 
 `--check` regenerates the text and compares it with DIR/README.md: exit 0 when equal,
-exit 1 (with a unified diff on stderr) when the file would change. Models are checked
-in a pool of at most two worker processes; results are put back in table order.
+exit 1 (with a unified diff on stderr) when the file would change. A spec or model with
+an error is reported as `elect check` reports it, and exits 1 without writing. Models
+are checked in a pool of at most two worker processes; results are put back in table
+order.
 
 Library use (tests): `spec_models(dir)` lists the (spec, model) pairs, `row(path, model,
 result)` turns an `api.check` result into a `Row`, `render(rows, dir)` is the file.
@@ -99,10 +101,20 @@ def row(path: str | Path, model: str, result) -> Row:
                result.property, st.distinct, st.transitions, st.depth, st.seconds)
 
 
-def _check_one(job: tuple[str, str]) -> Row:
+class TableError(Exception):
+    """A model that could not be checked: the rendered diagnostic, ready to print."""
+
+
+def _check_one(job: tuple[str, str]) -> Row | str:
+    """The row, or the rendered error (a SpecError does not survive pickling back from a
+    worker process, so it travels as text)."""
     from .api import check
+    from .diagnostics import SpecError
     path, model = job
-    return row(path, model, check(path, model, write_trace=False))
+    try:
+        return row(path, model, check(path, model, write_trace=False))
+    except SpecError as e:
+        return f"{path}, model '{model}':\n{e.render()}"
 
 
 def first_prose_line(path: Path) -> str:
@@ -138,9 +150,14 @@ def collect(directory: str | Path, workers: int | None = None) -> list[Row]:
     jobs = [(str(p), m) for p, m in spec_models(directory)]
     workers = workers or min(2, os.cpu_count() or 1, len(jobs) or 1)
     if workers <= 1:
-        return [_check_one(j) for j in jobs]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_check_one, jobs))
+        out = [_check_one(j) for j in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            out = list(pool.map(_check_one, jobs))
+    errors = [x for x in out if isinstance(x, str)]
+    if errors:
+        raise TableError("\n".join(errors))
+    return out
 
 
 def cmd_table(args) -> int:
@@ -151,7 +168,11 @@ def cmd_table(args) -> int:
     if not spec_files(directory):
         print(f"error: no *.elect files in '{directory}'", file=sys.stderr)
         return 2
-    rows = collect(directory)
+    try:
+        rows = collect(directory)
+    except TableError as e:
+        print(str(e).rstrip(), file=sys.stderr)
+        return 1
     text = render(rows, directory)
     print(markdown(rows, seconds=True), end="")
     target = directory / README

@@ -66,6 +66,18 @@ def test_check_reports_a_stale_file(tmp_path, monkeypatch):
         assert table.cmd_table(Namespace(dir=str(tmp_path / "nowhere"), check=False)) == 2
 
 
+def test_a_model_with_an_error_is_reported_and_nothing_written(tmp_path):
+    (tmp_path / "bad.elect").write_text(
+        "spec Bad\n# A spec whose second model is empty: test input for elect table (2024).\n"
+        "const N: int = 2\ntype P = 1..N\nvar x: int = 0\naction step requires x < 1:\n    x += 1\n"
+        "model default:\n    pass\nmodel empty:\n    N = 0\n")
+    err = io.StringIO()
+    with redirect_stdout(io.StringIO()), redirect_stderr(err):
+        assert table.cmd_table(Namespace(dir=str(tmp_path), check=False)) == 1
+    assert "model 'empty'" in err.getvalue() and "E411" in err.getvalue()
+    assert not (tmp_path / README).exists()
+
+
 @pytest.mark.slow
 def test_elect_table_leaves_the_readme_unchanged(spec_dir):
     err = io.StringIO()
