@@ -1342,7 +1342,10 @@ def cmd_cost(args) -> int:
         extra = list(until)
         m_for_spec = IMPLS.get(Path(spec).stem) if args.impl else None
         if m_for_spec is not None and m_for_spec.known:
-            extra.append(m_for_spec.known)
+            from .api import load_spec
+            declared = {m.name for m in load_spec(spec).measures}
+            if parse_until(m_for_spec.known)[0] not in declared:     # the spec's own wins
+                extra.append(m_for_spec.known)
         for defines, varied in sizes:
             rows.append(cost(spec, args.model, defines, until=extra or None, varied=varied))
     out_dir = getattr(args, "out", None)

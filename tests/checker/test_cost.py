@@ -276,6 +276,21 @@ def test_a_given_measure_is_type_checked(tmp_path):
         C.cost(str(path), None, ["N=3"], until=["furlongs until any n in Node: state[n] == won"])
 
 
+def test_spec_declared_measures_are_used_and_not_added_twice(tmp_path, capsys):
+    src = spec_path("lcr").read_text()
+    p = tmp_path / "lcr.elect"
+    p.write_text(src + "\nmeasure Election: messages until any n in Node: n.state == won\n"
+                 "measure Known: messages until any w in Node: w.state == won and (all n in Node: n.leader == w)\n")
+    r = C.cost(str(p), None, ["N=3"], traces=False)
+    assert [(m.name, m.origin, m.best, m.worst) for m in r.measures] == \
+        [("Election", "spec", 4, 7), ("Known", "spec", 6, 9)]
+    assert main(["cost", str(p), "-D", "N=3", "--impl", "lcr", "--runs", "20", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [m["measure"] for m in data["rows"][0]["measures"]] == ["Election", "Known"]
+    assert [(x["metric"], x["measure"], x["within"]) for x in data["impl"]] == \
+        [("elected", "Election", True), ("known", "Known", True)]
+
+
 # ---------------------------------------------------------------- sizes
 def test_expand_defines():
     assert C.expand_defines(["N=3..5"]) == [(["N=3"], {"N": 3}), (["N=4"], {"N": 4}), (["N=5"], {"N": 5})]
