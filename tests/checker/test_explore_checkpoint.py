@@ -1,0 +1,110 @@
+"""`--checkpoint DIR` / `--resume DIR`: killed with SIGKILL, resumed, the same counts;
+`--max-memory` and `--max-states` stop cleanly."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from checker.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+RAFT = str(ROOT / "spec" / "raft.elect")
+ARGS = [RAFT, "--no-symmetry"]                 # the default model: 31,315 states, 124,122 transitions
+EXPECT = (31315, 124122)
+
+
+def elect(*args, env=None, **kw):
+    return subprocess.Popen([sys.executable, "-m", "checker.cli", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def kill_after_saves(directory: Path, seconds: str, saves: int) -> None:
+    """Start a checkpointed run and SIGKILL it once it has saved `saves` times."""
+    env = dict(os.environ, ELECT_CHECKPOINT_SECONDS=seconds)
+    p = elect("check", *ARGS, "--checkpoint", str(directory), "--json", env=env)
+    n = 0
+    deadline = time.time() + 120
+    try:
+        for line in p.stderr:
+            if line.startswith("checkpoint: saved"):
+                n += 1
+                if n >= saves:
+                    p.send_signal(signal.SIGKILL)
+                    break
+            assert time.time() < deadline
+        p.wait(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    meta = json.loads((directory / "meta.json").read_text())
+    assert not meta["done"] and 0 < meta["distinct"] < EXPECT[0]
+
+
+def resume(directory: Path) -> dict:
+    p = elect("check", *ARGS, "--resume", str(directory), "--json")
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err
+    assert "checkpoint: resumed" in err
+    return json.loads(out)
+
+
+@pytest.mark.parametrize("seconds,saves", [
+    ("0", 6),          # a checkpoint at the end of every level
+    ("0.001", 12),     # every 1024 states: killed in the middle of a level
+])
+def test_sigkill_then_resume_gives_the_counts_of_one_run(tmp_path, seconds, saves):
+    kill_after_saves(tmp_path / "ck", seconds, saves)
+    out = resume(tmp_path / "ck")
+    assert (out["distinct"], out["transitions"]) == EXPECT
+    assert out["verdict"] == "holds" and out["depth"] == 17
+    assert out["witnessed"] == {"LeaderInLaterTerm": 3, "SomeLeader": 3}
+
+
+def test_resume_of_a_finished_search_reports_it_again(tmp_path, capsys):
+    d = tmp_path / "ck"
+    assert main(["check", RAFT, "--model", "volatile_vote", "--checkpoint", str(d), "--json",
+                 "--out", str(tmp_path / "t1")]) == 10
+    first = json.loads(capsys.readouterr().out)
+    assert json.loads((d / "meta.json").read_text())["done"] is True       # finished at a violation
+    assert main(["check", RAFT, "--model", "volatile_vote", "--resume", str(d), "--json",
+                 "--out", str(tmp_path / "t2")]) == 10
+    again = json.loads(capsys.readouterr().out)
+    assert (again["distinct"], again["depth"], again["property"]) == (first["distinct"], first["depth"],
+                                                                    first["property"])
+
+
+def test_resume_refuses_another_search(tmp_path, capsys):
+    d = tmp_path / "ck"
+    assert main(["check", RAFT, "--model", "volatile_term", "--checkpoint", str(d), "--json",
+                 "--out", str(tmp_path)]) == 10
+    capsys.readouterr()
+    assert main(["check", RAFT, "--model", "volatile_vote", "--resume", str(d), "--json"]) == 2
+    assert "is of another search" in capsys.readouterr().err
+
+
+def test_resume_without_a_directory_is_a_usage_error(tmp_path, capsys):
+    assert main(["check", RAFT, "--resume", str(tmp_path / "nothing"), "--json"]) == 2
+    assert "no checkpoint directory" in capsys.readouterr().err
+
+
+def test_max_memory_stops_cleanly(tmp_path, capsys):
+    code = main(["check", RAFT, "--no-symmetry", "--max-memory", "1", "--json", "--out", str(tmp_path)])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 14 and out["verdict"] == "limit" and out["stopped"] == "max-memory"
+    assert out["distinct"] < EXPECT[0]
+
+
+def test_max_states_stops_and_says_so(tmp_path, capsys):
+    code = main(["check", RAFT, "--no-symmetry", "--max-states", "5000", "--out", str(tmp_path)])
+    text = capsys.readouterr().out
+    assert code == 14
+    assert "stopped by the state limit (--max-states) before a verdict" in text
