@@ -100,11 +100,12 @@ class _Scan:
             return f"(min({x}, default=0) < 0)" if self.neg else f"(-1 in {x})"
         return f"any([{inner} for {v} in {x}])"
 
-    def source(self) -> str | None:
+    def slot_scans(self) -> dict[int, str]:
+        """slot index -> code scanning s<k> (the slot's value)."""
         m = self.model
-        parts = []
+        out = {}
         for k, sl in enumerate(m.layout.slots):
-            x = f"s[{k}]"
+            x = f"s{k}"
             if sl.kind == "var":
                 c = self.code(sl.ty, x)
             elif sl.kind == "field":
@@ -114,10 +115,85 @@ class _Scan:
             else:
                 c = None       # ids of processes, fault budgets, the clock: never negative
             if c:
-                parts.append(c)
-        if not parts:
+                out[k] = c
+        return out
+
+    def source(self) -> str | None:
+        scans = self.slot_scans()
+        if not scans:
             return None
-        return "def scan(s):\n    return " + " or ".join(parts) + "\n"
+        loads = "".join(f"    s{k} = s[{k}]\n" for k in scans)
+        return "def scan(s):\n" + loads + "    return " + " or ".join(scans.values()) + "\n"
+
+    # ---- the state with -1 replaced by MINUS_ONE (generated, slot by slot) ----
+    def subst(self, t, x: str) -> str | None:
+        from ..types import BoolT, EnumT, IdT, IntT, MapT, OptT, RecordT, SeqT, SetT, TupleT
+        if t is None or isinstance(t, (BoolT, EnumT)):
+            return None
+        if isinstance(t, (IntT, IdT)):
+            return None if self.code(t, x) is None else f"(M1 if {x} == -1 else {x})"
+        if isinstance(t, OptT):
+            inner = self.subst(t.inner, x)
+            return None if inner is None else f"({x} if {x} == () else {inner})"
+        if isinstance(t, (TupleT, RecordT)):
+            items = t.items if isinstance(t, TupleT) else tuple(y for _, y in t.fields)
+            parts = [self.subst(it, f"{x}[{i}]") for i, it in enumerate(items)]
+            if all(p is None for p in parts):
+                return None
+            return "(" + ", ".join(p if p is not None else f"{x}[{i}]" for i, p in enumerate(parts)) + ",)"
+        if isinstance(t, (SetT, SeqT, MapT)):
+            elem = t.val if isinstance(t, MapT) else t.elem
+            v = self.var()
+            inner = self.subst(elem, v)
+            if inner is None:
+                return None
+            return f"{'frozenset' if isinstance(t, SetT) else 'tuple'}([{inner} for {v} in {x}])"
+        return None
+
+    def subst_slot(self, k: int) -> str:
+        m = self.model
+        sl = m.layout.slots[k]
+        x = f"s{k}"
+        if sl.kind == "var":
+            return self.subst(sl.ty, x) or x
+        if sl.kind == "field":
+            v = self.var()
+            inner = self.subst(sl.ty, v)
+            return f"tuple([{inner} for {v} in {x}])" if inner else x
+        # the network: envelopes (or fifo messages) with their int fields replaced
+        tags = m.gen.tags
+        fifo = m.config.network == "fifo"
+        off = 1 if fifo else 3
+        expr = "e"
+        for name, mi in sorted(m.spec.messages.items(), reverse=True):
+            n = len(mi.ty.fields)
+            parts = [self.subst(ft, f"e[{off + i}]") for i, (_, ft) in enumerate(mi.ty.fields)]
+            if all(p is None for p in parts):
+                continue
+            code = ("(" + ", ".join([f"e[{i}]" for i in range(off)] +
+                                    [p if p is not None else f"e[{off + i}]" for i, p in enumerate(parts)])
+                    + f",) + e[{off + n}:]")
+            expr = f"({code} if e[0] == {tags[name]} else {expr})"
+        if fifo:
+            return f"tuple([tuple([{expr} for e in q]) for q in {x}])"
+        return f"frozenset([{expr} for e in {x}])"
+
+    def safe_source(self) -> str | None:
+        scans = self.slot_scans()
+        if not scans:
+            return None
+        n = len(self.model.layout.slots)
+        lines = ["def safe(s):"]
+        for k, c in scans.items():
+            lines.append(f"    s{k} = s[{k}]")
+            lines.append(f"    a{k} = {c}")
+        lines.append(f"    if not ({' or '.join(f'a{k}' for k in scans)}):")
+        lines.append("        return HASH(s)")
+        parts = []
+        for k in range(n):
+            parts.append(f"({self.subst_slot(k)} if a{k} else s{k})" if k in scans else f"s[{k}]")
+        lines.append("    return HASH((" + ", ".join(parts) + ",))")
+        return "\n".join(lines) + "\n"
 
     def network(self, x: str) -> str | None:
         m = self.model
@@ -149,14 +225,14 @@ def scanner(model, neg: bool = True) -> Callable[[tuple], bool] | None:
 
 
 def safe_hash(model) -> Callable[[tuple], int]:
-    """hash(s), except that a state holding -1 is hashed with MINUS_ONE in its place."""
-    has_m1 = scanner(model, neg=False)
-    if has_m1 is None:
+    """hash(s), except that a state holding -1 is hashed with MINUS_ONE in its place
+    (only the slots that hold one are rebuilt)."""
+    src = _Scan(model, neg=False).safe_source()
+    if src is None:
         return hash
-
-    def h(s):
-        return hash(_unminus(s)) if has_m1(s) else hash(s)
-    return h
+    ns: dict[str, Any] = {"M1": MINUS_ONE, "HASH": hash}
+    exec(compile(src, "<elect safe fingerprint>", "exec"), ns)
+    return ns["safe"]
 
 
 def owner(h: int, workers: int) -> int:
