@@ -356,7 +356,9 @@ class WorkerFailed(RuntimeError):
 
 class _Pool:
     def __init__(self, W: int, spec_path: str, model_name, defines, symmetry: bool, safe: bool):
-        ctx = mp.get_context("spawn")
+        # fork where there is one: the worker starts with the modules already imported (it
+        # still compiles the model itself, from the spec's path, model name and overrides)
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
         self.conns = []
         self.procs = []
         for me in range(W):
