@@ -236,7 +236,7 @@ def to_trace(model: Model, v: Violation, spec_path: str, command: str):
     from ..api import check_command, explain
     from .bfs import Found, SearchResult, Stats
     labels = [None] + list(v.labels)
-    prop = v.prop if v.kind != "deadlock" else "deadlock"
+    prop = v.prop if v.kind not in ("deadlock", "error") else v.kind if v.kind == "deadlock" else v.error.code
     meta: dict[str, Any] = {
         "property": prop,
         "verdict": {"final": "deadlock"}.get(v.kind, "violated" if v.kind != "deadlock" else "deadlock"),
@@ -292,6 +292,12 @@ def cmd_simulate(args) -> int:
                     src = None
             print(e.diagnostic().render(src), file=sys.stderr)
             print(f"  note: found by run {v.run}; reproduce it with: {command}", file=sys.stderr)
+            if v.states:
+                from ..report.text import render_text
+                tr = to_trace(model, v, args.spec, command)
+                tr.meta["violation"]["explanation"] = f"{e.code}: {e.message}"
+                print("  note: the run that led there:", file=sys.stderr)
+                print(render_text(tr, color=False), file=sys.stderr)
             return EXIT["error"]
         tr = to_trace(model, v, args.spec, command)
         base = Path(args.out) if args.out else Path("traces") / "simulations" / spec_stem(args.spec)

@@ -104,3 +104,11 @@ def test_text_output_names_seed_and_trace(tmp_path, capsys):
 def test_bad_runs_is_a_usage_error(capsys):
     assert main(["simulate", RAFT, "--runs", "0"]) == 2
     assert "--runs must be at least 1" in capsys.readouterr().err
+
+
+def test_evaluation_error_is_a_diagnostic_with_the_seed(tmp_path, capsys):
+    p = tmp_path / "err.elect"
+    p.write_text("spec Err\nvar x: 0..2 = 0\n\naction inc requires true:\n    x = x + 1\n")
+    assert main(["simulate", str(p), "--runs", "3", "--depth", "5", "--seed", "4"]) == 1
+    err = capsys.readouterr().err
+    assert "error[E501]" in err and "--seed 4" in err

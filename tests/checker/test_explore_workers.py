@@ -79,3 +79,23 @@ def test_two_workers_faster_on_n3_max_term_2(tmp_path):
     assert (one.search.stats.distinct, one.search.stats.transitions) == (2336288, 17326662)
     assert stats(two) == stats(one)
     assert (t1 - t0) / (t2 - t1) >= 1.6
+
+
+ERR = """spec Err
+var x: 0..2 = 0
+
+action inc requires true:
+    x = x + 1
+
+invariant Ok: x >= 0
+"""
+
+
+def test_evaluation_error_found_by_a_worker(tmp_path):
+    p = tmp_path / "err.elect"
+    p.write_text(ERR)
+    one = api.check(str(p), None, [], write_trace=False)
+    two = api.check(str(p), None, [], write_trace=False, workers=2)
+    assert one.verdict == two.verdict == "error"
+    assert two.error is not None and two.error.code == "E501"
+    assert len(two.search.states) == len(one.search.states) == 3
