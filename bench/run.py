@@ -182,6 +182,17 @@ def run_hand(bench: Path, n: int, t: int) -> Row:
     return row
 
 
+def median(rs: list[Row]) -> Row | None:
+    """The run of median wall time (K runs of one benchmark)."""
+    if not rs:
+        return None
+    rs = sorted(rs, key=lambda r: r.seconds or 0)
+    r = rs[(len(rs) - 1) // 2]
+    if len(rs) > 1:
+        r.note = (r.note + " " if r.note else "") + f"median of {len(rs)}"
+    return r
+
+
 def compare(e: Row, h: Row):
     """Ratios from whole-process times (start-up and compiling included)."""
     if e.distinct and e.seconds and h.distinct and h.seconds:
@@ -259,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="skip the N=3 MAX_TERM=2 rows (minutes each)")
     ap.add_argument("--only", help="comma-separated: n4, n3t2, sym, workers, simulate, specs, tlc, symbolic")
-    ap.add_argument("--repeat", type=int, default=1, help="run the side-by-side pairs K times each")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run the side-by-side yardstick rows K times, alternately, and keep the median")
     ap.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     a = ap.parse_args(argv)
     only = set(a.only.split(",")) if a.only else None
@@ -276,29 +288,42 @@ def main(argv: list[str] | None = None) -> int:
         print("note: ../shared/bench/raft_election_handwritten.py not found (set ELECT_SHARED): no ratios",
               file=sys.stderr)
 
+    def show(r: Row, i: int | None = None):
+        print(f"  {r.tool:>6} {r.name}{'' if i is None else f' (run {i + 1})'}: {fmt(r.distinct)} distinct, "
+              f"{fmt(r.seconds, '{:.1f}')} s, cpu {fmt(r.cpu, '{:.1f}')} s, {fmt(r.peak_mib)} MiB {r.note}",
+              flush=True)
+
     def progress(r: Row):
         rows.append(r)
-        print(f"  {r.tool:>6} {r.name}: {fmt(r.distinct)} distinct, {fmt(r.seconds, '{:.1f}')} s, "
-              f"{fmt(r.peak_mib)} MiB {r.note}", flush=True)
+        show(r)
 
     for key, n, t in (("n4", 4, 1), ("n3t2", 3, 2)):
         if not want(key):
             continue
-        for _ in range(a.repeat):
-            h = run_hand(bench, n, t) if bench else None
-            if h:
-                progress(h)
-            e = run_elect_check(f"raft yardstick N={n} MAX_TERM={t}", "spec/raft.elect", "yardstick",
-                                [f"N={n}", f"MAX_TERM={t}"], symmetry=False, expect=KNOWN[(n, t)])
-            if h:
-                compare(e, h)
-            progress(e)
+        hs, es, ws = [], [], []
+        for i in range(a.repeat):      # alternately: hand-written, Elect, Elect with 2 workers
+            if bench:
+                hs.append(run_hand(bench, n, t))
+                show(hs[-1], i)
+            es.append(run_elect_check(f"raft yardstick N={n} MAX_TERM={t}", "spec/raft.elect", "yardstick",
+                                      [f"N={n}", f"MAX_TERM={t}"], symmetry=False, expect=KNOWN[(n, t)]))
+            show(es[-1], i)
             if key == "n3t2" and want("workers"):
-                w = run_elect_check(f"raft yardstick N={n} MAX_TERM={t}, 2 workers", "spec/raft.elect", "yardstick",
-                                    [f"N={n}", f"MAX_TERM={t}"], symmetry=False, workers=2, expect=KNOWN[(n, t)])
-                if e.seconds and w.seconds:
-                    w.note = (w.note + " " if w.note else "") + f"speed-up over 1 worker {e.seconds / w.seconds:.2f}x"
-                progress(w)
+                ws.append(run_elect_check(f"raft yardstick N={n} MAX_TERM={t}, 2 workers", "spec/raft.elect",
+                                          "yardstick", [f"N={n}", f"MAX_TERM={t}"], symmetry=False, workers=2,
+                                          expect=KNOWN[(n, t)]))
+                show(ws[-1], i)
+        h, e, w = median(hs), median(es), median(ws)
+        if h:
+            compare(e, h)
+            rows.append(h)
+        rows.append(e)
+        if w:
+            if e.seconds and w.seconds:
+                w.note = (w.note + " " if w.note else "") + f"{e.seconds / w.seconds:.2f}x faster than 1 worker"
+                if e.cpu and w.cpu:
+                    w.note += f" (cpu {w.cpu / e.cpu:.2f}x of 1 worker's)"
+            rows.append(w)
     if want("sym"):
         s = run_elect_check("raft yardstick N=4 MAX_TERM=1, symmetry", "spec/raft.elect", "yardstick",
                             ["N=4", "MAX_TERM=1"], symmetry=True)
