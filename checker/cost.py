@@ -122,19 +122,8 @@ def load_with_measures(spec_path: str | Path, model: str | None, defines: list[s
         ast = parse(text, str(path))
     else:
         ast = parse_file(path)
-    _fix_measures(ast)
     ts = typecheck(ast)
     return compile_model(ts, resolve_model(ts, model, defines)), len(extra)
-
-
-def _fix_measures(ast) -> None:
-    """The parser (checker/dsl/parse.py, measure_decl) builds A.Measure with its condition
-    and the counter's span swapped; put them back. A no-op once the parser is fixed."""
-    from .diagnostics import Span
-    from .dsl import ast as A
-    for d in ast.decls:
-        if isinstance(d, A.Measure) and isinstance(d.cond, Span) and not isinstance(d.counter_span, Span):
-            d.cond, d.counter_span = d.counter_span, d.cond
 
 
 def measures_for(model: Model, given: int = 0) -> list[Measure]:
