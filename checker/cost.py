@@ -1210,13 +1210,33 @@ def cost_section(spec_dir: str | Path = "spec") -> str:
     return "\n".join(lines)
 
 
+NO_COST_KINDS = ("invariant", "transition", "final")   # properties that cannot change a cost
+
+
 def _digest(path: Path) -> str:
-    """A fingerprint of a spec's text without its comments and blank lines: editing the
-    prose of a spec does not put its cached numbers out of date."""
+    """A fingerprint of the parts of a spec that decide its costs: its text without
+    comments, blank lines and `invariant`, `transition` and `final` declarations (they
+    neither change the state graph nor name a measure; a `reachable` property may be the
+    election measure, so it stays). Editing prose or adding an invariant does not put the
+    cached numbers out of date. A spec that does not parse is fingerprinted whole."""
     import hashlib
-    lines = [line.split("#", 1)[0].rstrip() for line in path.read_text().splitlines()]
-    text = "\n".join(line for line in lines if line.strip())
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    from .dsl import ast as A
+    from .dsl.parse import parse
+    text = path.read_text()
+    lines = text.splitlines()
+    drop: set[int] = set()
+    try:
+        ast = parse(text, str(path))
+    except SpecError:
+        ast = None
+    for d in ast.decls if ast is not None else ():
+        if isinstance(d, A.Property) and d.kind in NO_COST_KINDS:
+            sp = d.span                       # ends at column 1 of the next declaration's line
+            last = sp.end_line if sp.end_col > 1 else sp.end_line - 1
+            drop.update(range(sp.line, last + 1))
+    kept = [line.split("#", 1)[0].rstrip() for k, line in enumerate(lines, 1) if k not in drop]
+    body = "\n".join(line for line in kept if line.strip())
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
 def _cache_row(r: CostRow, digest: str) -> dict[str, Any]:

@@ -406,6 +406,16 @@ def test_cost_section_from_the_cache(tmp_path):
     assert "**Chang-Roberts** (Chang & Roberts, CACM 22(5), 1979): best N, worst N(N+1)/2." in text
     (d / "chang_roberts.elect").write_text(src.read_text() + "\n# a comment changes nothing\n")
     assert "| chang_roberts | default | 3 | 3 | 6 |" in C.cost_section(d)
+    # nor does a property that cannot change a cost: an invariant, a transition, a final
+    extra = ("\ninvariant Extra:\n    all n in Node: state[n] != won or initiator[n]\n"
+             "transition Extra2: true\nfinal Extra3: true\n")
+    with_props = src.read_text().replace("\nmodel default:", extra + "\nmodel default:", 1)
+    assert with_props != src.read_text()
+    (d / "chang_roberts.elect").write_text(with_props)
+    assert "| chang_roberts | default | 3 | 3 | 6 |" in C.cost_section(d)
+    # a reachable property may be the election measure: changing one is a change
+    (d / "chang_roberts.elect").write_text(src.read_text().replace("reachable SomeoneWins:", "reachable Other:", 1))
+    assert "| chang_roberts | default | 3 | | | | | out of date: the spec changed |" in C.cost_section(d)
     (d / "chang_roberts.elect").write_text(src.read_text() + "\nmodel other:\n    N = 4\n")
     assert "| chang_roberts | default | 3 | | | | | out of date: the spec changed |" in C.cost_section(d)
 
