@@ -1071,10 +1071,64 @@ def render_impl(checks: list[ImplCheck]) -> str:
 
 
 # --------------------------------------------------------------------------- chart
+@dataclass
+class Series:
+    """One protocol's line in the chart: (N, best, worst) points, and the sizes left out."""
+    name: str
+    closed_form: "ClosedForm | None"
+    points: list[tuple[int, int | str, int | str]]
+    missing: list[int] = field(default_factory=list)
+    model: str = "default"
+
+
+def series_of_rows(rows: list[CostRow]) -> list[Series]:
+    """The chart's lines for `elect cost` rows: one per spec, its messages measure."""
+    out: dict[str, Series] = {}
+    for r in rows:
+        if r.n is None or r.main.counter != "messages":
+            continue
+        cf = r.closed_form
+        sr = out.setdefault(r.spec, Series(cf.protocol if cf else r.spec_name, cf, [], [], r.model))
+        if r.stopped or r.main.best is None:
+            sr.missing.append(r.n)
+        else:
+            sr.points.append((r.n, r.main.best, r.main.worst))
+    return list(out.values())
+
+
+def _label_points(fig, axes, labels: dict[tuple[int, int], list[tuple[int, str]]]) -> None:
+    """Write each point's value to its right, in its line's colour. Values of one N that
+    would overlap (close or equal numbers) are spread apart vertically, in the order of
+    the values, so that each stays readable; equal values share one label per colour."""
+    gap = 9.0                                        # points between label centres
+    for ax in axes:
+        ax.set_ylim(ax.get_ylim())                   # freeze the limits before measuring
+        for (panel, x), items in labels.items():
+            if panel != id(ax):
+                continue
+            items = sorted(set(items), key=lambda t: (t[0], t[1]))
+            to_pt = 72.0 / fig.dpi
+            ys = [ax.transData.transform((x, y))[1] * to_pt for y, _ in items]
+            placed: list[float] = []
+            for y in ys:
+                placed.append(max(y, placed[-1] + gap) if placed else y)
+            shift = (sum(ys) - sum(placed)) / len(ys)        # keep the column centred on the points
+            for (y, c), y0, yp in zip(items, ys, placed):
+                ax.annotate(str(y), (x, y), textcoords="offset points", xytext=(8, yp + shift - y0),
+                            va="center", fontsize=7.5, color=c, zorder=5,
+                            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
+
+
 def plot(rows: list[CostRow], path: str | Path) -> Path:
+    """The chart of `elect cost --plot`: see plot_series."""
+    return plot_series(series_of_rows(rows), path)
+
+
+def plot_series(series: list[Series], path: str | Path) -> Path:
     """Two panels, best and worst messages against N, one colour per protocol: the exact
     numbers as points joined by lines, the closed forms as wide pale bands behind them (a
-    point on its band: the two agree)."""
+    point on its band: the two agree). Sizes that were not computed are named in the
+    legend."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -1084,40 +1138,39 @@ def plot(rows: list[CostRow], path: str | Path) -> Path:
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg"):
         raise CostUsageError(f"--plot {path}: the chart is written as PNG or SVG; name the file *.png or *.svg")
-    groups: dict[str, list[CostRow]] = {}
-    for r in rows:
-        if r.n is not None and r.main.counter == "messages":
-            groups.setdefault(r.spec, []).append(r)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 5), dpi=120, sharex=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 5.2), dpi=120, sharex=True)
+    labels: dict[tuple[int, int], list[tuple[int, str]]] = {}    # (panel, N) -> (value, colour)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     markers = "osD^v<>p"
     handles = []
     allx: set[int] = set()
-    for i, (spec, rs) in enumerate(groups.items()):
-        rs = sorted(rs, key=lambda r: r.n)
+    for i, sr in enumerate(series):
+        pts_all = sorted(sr.points)
         c, mk = colors[i % len(colors)], markers[i % len(markers)]
-        cf = rs[0].closed_form
-        name = cf.protocol if cf else rs[0].spec_name
-        xs = [r.n for r in rs]
+        cf = sr.closed_form
+        xs = [n for n, _, _ in pts_all] + list(sr.missing)
         allx.update(xs)
-        for ax, which in zip(axes, ("best", "worst")):
-            if cf is not None:
+        for ax, col, which in zip(axes, (1, 2), ("best", "worst")):
+            if cf is not None and pts_all:
                 f = cf.best if which == "best" else cf.worst
                 fx = list(range(min(xs), max(xs) + 1))
                 ax.plot(fx, [f(n) for n in fx], color=c, alpha=0.25, lw=9, solid_capstyle="round", zorder=1)
-            pts = [(r.n, getattr(r.main, which)) for r in rs if isinstance(getattr(r.main, which), int)]
+            pts = [(p[0], p[col]) for p in pts_all if isinstance(p[col], int)]
             if pts:
                 ax.plot([x for x, _ in pts], [y for _, y in pts], color=c, marker=mk, ms=6, lw=1.5, zorder=3)
                 for x, y in pts:
-                    ax.annotate(str(y), (x, y), textcoords="offset points", xytext=(7, -3 + 4 * (i - 1)),
-                                fontsize=7, color=c, zorder=4)
-            unb = [r.n for r in rs if getattr(r.main, which) == UNBOUNDED]
+                    labels.setdefault((id(ax), x), []).append((y, c))
+            unb = [p[0] for p in pts_all if p[col] == UNBOUNDED]
             if unb:
                 top = max([y for _, y in pts] or [1])
                 ax.plot(unb, [top] * len(unb), color=c, marker="^", ls="none", zorder=3)
                 ax.annotate("unbounded", (unb[0], top), textcoords="offset points", xytext=(6, 4),
                             fontsize=7, color=c)
-        label = name + (f": best {cf.best_text}, worst {cf.worst_text}" if cf else " (no closed form)")
+        label = sr.name + ("" if sr.model == "default" else f" (model {sr.model})")
+        label += f": best {cf.best_text}, worst {cf.worst_text}" if cf else ", no closed form"
+        if sr.missing:
+            label += f"; N={', '.join(map(str, sorted(sr.missing)))} not computed" if sr.points else \
+                "; not computed"
         label = label.replace("^2", "\u00b2")
         handles.append(Line2D([], [], color=c, marker=mk, lw=1.5, label=label))
     for ax, which in zip(axes, ("best", "worst")):
@@ -1131,10 +1184,14 @@ def plot(rows: list[CostRow], path: str | Path) -> Path:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("messages until a leader is elected")
-    handles.append(Line2D([], [], color="grey", alpha=0.35, lw=9, label="closed form (pale band)"))
+    if any(sr.closed_form for sr in series):
+        handles.append(Line2D([], [], color="grey", alpha=0.35, lw=9, label="closed form (pale band)"))
     fig.suptitle("Messages to elect a leader: exact best and worst case (elect cost)", fontsize=11)
-    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8.5, frameon=False)
-    fig.tight_layout(rect=(0, 0.045 * ((len(handles) + 1) // 2), 1, 1))
+    ncol = 1 if any(len(h.get_label()) > 80 for h in handles) else 2
+    fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=8.5, frameon=False)
+    rows_of_legend = (len(handles) + ncol - 1) // ncol
+    fig.tight_layout(rect=(0, 0.04 * rows_of_legend + 0.01, 1, 1))
+    _label_points(fig, axes, labels)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, metadata={"Software": None} if path.suffix.lower() == ".png" else {"Date": None})
     plt.close(fig)
@@ -1150,75 +1207,150 @@ CACHE = "cost.json"
 
 
 def cost_section(spec_dir: str | Path = "spec") -> str:
-    """The Markdown section of spec/README.md: exact best and worst messages to elect a
-    leader for the shipped specs at N = 3..6, the closed forms with their assumptions, and
-    the chart (spec/cost.png).
+    """The Markdown section of spec/README.md (appended by `elect table`): exact best and
+    worst messages to elect a leader for the shipped specs at N = 3..6, what is counted
+    and under which model, the closed forms with their assumptions, and the chart
+    (spec/cost.png). Empty when the directory has none of SECTION_SPECS.
 
-    The numbers come from `spec_dir/cost.json` (`refresh_cost_cache`, run by `python -m
-    checker.cost spec`), so that generating the README stays fast and deterministic; a
-    row whose spec file changed since is shown as out of date rather than with stale
-    numbers."""
+    The numbers come from `spec_dir/cost.json` (`python -m checker.cost spec` refreshes it
+    and draws the chart), so that generating the README stays fast and deterministic; a
+    row whose spec changed since (other than in comments and properties that cannot change
+    a cost) is shown as out of date rather than with stale numbers, and a size whose search
+    did not finish in time is shown with the reason."""
     d = Path(spec_dir)
+    stems = [s for s in SECTION_SPECS if (d / f"{s}.elect").exists()]
+    if not stems:
+        return ""
     cache = _read_cache(d / CACHE)
     lines = ["## The cost of an election", "",
-             "Messages sent until some node is leader (the spec's first `reachable` property), "
-             "least and greatest over every run of the model: exact, every interleaving "
-             "explored by `elect cost`. A message counts when it is put in flight, including "
-             "those sent in the step that elects the leader. The closed forms are derived for "
-             "the spec's assumptions (below) and checked against the exact numbers by "
-             "tests/checker/test_cost.py.", "",
+             "Messages sent until some node is leader, least and greatest over every run of the "
+             "model: exact, every interleaving explored by `elect cost` (a shortest and a longest "
+             "path problem on the state graph). A message counts when it is put in flight, "
+             "including those sent in the step that elects the leader; a message to a crashed "
+             "node is lost as it is sent and does not count. *Steps* are the same run's length. "
+             "Where a closed form is known for the spec's assumptions (listed below the table) it "
+             "is shown next to the numbers; tests/checker/test_cost.py checks that the two agree.",
+             "",
              "| spec | model | N | best | worst | steps (best..worst) | distinct states | closed form (best, worst) |",
              "|---|---|---:|---:|---:|---:|---:|---|"]
     notes = []
-    for stem in SECTION_SPECS:
+    for stem in stems:
         path = d / f"{stem}.elect"
-        if not path.exists():
-            continue
-        digest = _digest(path)
         model = SECTION_MODELS.get(stem, "default")
+        digest = _digest(path, model)
         cf = CLOSED_FORMS.get(stem)
         cf = cf if cf is not None and model in cf.models else None
+        condition = None
         for n in SECTION_SIZES:
             row = cache.get((stem, model, n))
+            lead = f"| {stem} | {model} | {n} |"
             if row is None:
-                lines.append(f"| {stem} | {model} | {n} | | | | | not computed |")
+                lines.append(f"{lead} | | | | not computed: no row in {CACHE} |")
                 continue
             if row.get("digest") != digest:
-                lines.append(f"| {stem} | {model} | {n} | | | | | out of date: the spec changed |")
+                lines.append(f"{lead} | | | | out of date: the spec changed since {CACHE} was written |")
                 continue
             if row.get("stopped"):
-                lines.append(f"| {stem} | {model} | {n} | | | | {row['distinct']:,} explored | "
-                             f"not computed: {row['stopped']} |")
+                why = row["stopped"]
+                if why.startswith("stopped after"):
+                    why = (f"the search had not finished after {why[len('stopped after '):]} "
+                           f"({row['distinct']:,} states)")
+                elif why.startswith("not tried: "):
+                    why = why[len("not tried: "):] + ", so not tried"
+                states = f" > {row['distinct']:,} " if row["distinct"] else " "
+                lines.append(f"{lead} | | |{states}| not computed: {why} |")
                 continue
             m = row["measures"][0]
-            formula = ""
+            condition = condition or m["condition"]
+            formula = "none known"
             if cf is not None:
                 ok = cf.best(n) == m["best"] and cf.worst(n) == m["worst"]
                 formula = f"{cf.best_text} = {cf.best(n)}, {cf.worst_text} = {cf.worst(n)}" + \
                     ("" if ok else " **differs**")
-            lines.append(f"| {stem} | {model} | {n} | {_fmt(m['best'])} | {_fmt(m['worst'])} | "
+            lines.append(f"{lead} {_fmt(m['best'])} | {_fmt(m['worst'])} | "
                          f"{_fmt(m['steps_best'])}..{_fmt(m['steps_worst'])} | {row['distinct']:,} | {formula} |")
+        name = cf.protocol if cf is not None else _SECTION_NAMES.get(stem, stem)
+        note = (f"- **{name}** (`{stem}.elect`, model `{model}`: {_model_text(path, model)}): "
+                f"messages until `{condition or '?'}`.")
         if cf is not None:
-            notes.append(f"- **{cf.protocol}** ({cf.source}): best {cf.best_text}, worst {cf.worst_text}. "
-                         f"{cf.assumptions}.")
-    lines += ["", *notes, "",
+            note += f" Closed form ({cf.source}): best {cf.best_text}, worst {cf.worst_text}. {cf.assumptions}."
+        else:
+            note += " No closed form is derived for this model; the numbers are the exact answer."
+        notes.append(note)
+    lines += ["", "What is counted, under which model, and the closed forms:", "", *notes, "",
               "![Best and worst messages to elect a leader against N](cost.png)", "",
-              "The chart: `elect cost spec/bully.elect spec/chang_roberts.elect spec/lcr.elect -D N=3..6 "
-              "--plot spec/cost.png`. The table: `python -m checker.cost spec` (refreshes spec/cost.json). "
-              "The implementations are held to these bounds: `elect cost spec/lcr.elect -D N=3..6 "
-              "--impl lcr --runs 1000`.", ""]
+              "`python -m checker.cost spec` computes the rows missing from spec/cost.json (at most "
+              f"{SECTION_MAX_SECONDS:g} s of search per size; a size that does not finish is recorded "
+              "with the reason and larger sizes of that spec are not tried) and draws this chart "
+              "from it. One row: `elect cost spec/lcr.elect -D N=5`. The implementations are held "
+              "to these bounds: `elect cost spec/lcr.elect -D N=3..6 --impl lcr --runs 1000`.", ""]
     return "\n".join(lines)
+
+
+_SECTION_NAMES = {"paxos": "Paxos", "raft": "Raft"}
+
+
+def _model_text(path: Path, model: str) -> str:
+    """The model's configuration over SECTION_SIZES: constants that follow N are listed per
+    size (e.g. QUORUM=2/3/3/4 for N=3/4/5/6)."""
+    from .api import load_spec
+    from .modelconfig import fmt_const, resolve_model
+    ts = load_spec(path)
+    cfgs = [resolve_model(ts, model, [f"N={n}"]) for n in SECTION_SIZES]
+    consts = []
+    for k in cfgs[0].consts:
+        if k == "N":
+            continue
+        vals = [fmt_const(c.consts.get(k)) for c in cfgs]
+        consts.append(f"{k}={vals[0]}" if len(set(vals)) == 1 else f"{k}={'/'.join(vals)}")
+    sizes = "/".join(str(n) for n in SECTION_SIZES)
+    text = cfgs[0].describe().split("; ", 1)[1]
+    return (f"N={sizes}" + "".join(f", {c}" for c in consts) + "; " + text).replace("|", "\\|")
+
+
+def series_of_cache(spec_dir: str | Path = "spec") -> list[Series]:
+    """The chart's lines for the section: current rows of spec_dir/cost.json."""
+    d = Path(spec_dir)
+    cache = _read_cache(d / CACHE)
+    out = []
+    for stem in SECTION_SPECS:
+        path = d / f"{stem}.elect"
+        if not path.exists():
+            continue
+        model = SECTION_MODELS.get(stem, "default")
+        digest = _digest(path, model)
+        cf = CLOSED_FORMS.get(stem)
+        cf = cf if cf is not None and model in cf.models else None
+        sr = Series(cf.protocol if cf else _SECTION_NAMES.get(stem, stem), cf, [], [], model)
+        for n in SECTION_SIZES:
+            row = cache.get((stem, model, n))
+            if row is None or row.get("digest") != digest or row.get("stopped") or not row["measures"]:
+                sr.missing.append(n)
+            else:
+                m = row["measures"][0]
+                sr.points.append((n, m["best"], m["worst"]))
+        out.append(sr)
+    return out
+
+
+def plot_cache(spec_dir: str | Path = "spec", path: str | Path | None = None) -> Path:
+    """Draw spec_dir/cost.png (the section's chart) from spec_dir/cost.json."""
+    return plot_series(series_of_cache(spec_dir), path or Path(spec_dir) / "cost.png")
 
 
 NO_COST_KINDS = ("invariant", "transition", "final")   # properties that cannot change a cost
 
 
-def _digest(path: Path) -> str:
-    """A fingerprint of the parts of a spec that decide its costs: its text without
-    comments, blank lines and `invariant`, `transition` and `final` declarations (they
-    neither change the state graph nor name a measure; a `reachable` property may be the
-    election measure, so it stays). Editing prose or adding an invariant does not put the
-    cached numbers out of date. A spec that does not parse is fingerprinted whole."""
+def _digest(path: Path, model: str = "default") -> str:
+    """A fingerprint of the parts of a spec that decide the costs of one of its models: its
+    text without comments, blank lines, `invariant`, `transition` and `final` declarations
+    (they neither change the state graph nor name a measure; a `reachable` property may be
+    the election measure, so it stays) and the other models (the model and those it
+    extends stay). A model's `check P, Q` (the properties it checks) is left out too: it
+    can change a cost only by changing which `reachable` property is the election measure
+    of a spec that declares none, and that property's name is fingerprinted instead.
+    Editing prose, adding an invariant or changing another model does not put the cached
+    numbers out of date. A spec that does not parse is fingerprinted whole."""
     import hashlib
     from .dsl import ast as A
     from .dsl.parse import parse
@@ -1229,12 +1361,29 @@ def _digest(path: Path) -> str:
         ast = parse(text, str(path))
     except SpecError:
         ast = None
-    for d in ast.decls if ast is not None else ():
-        if isinstance(d, A.Property) and d.kind in NO_COST_KINDS:
+    decls = ast.decls if ast is not None else []
+    models = {d.name: d for d in decls if isinstance(d, A.Model)}
+    keep, name = set(), model
+    while name in models and name not in keep:
+        keep.add(name)
+        name = models[name].extends
+    only: set[str] = set()
+    for d in decls:
+        if (isinstance(d, A.Property) and d.kind in NO_COST_KINDS) or \
+                (isinstance(d, A.Model) and d.name not in keep):
             sp = d.span                       # ends at column 1 of the next declaration's line
             last = sp.end_line if sp.end_col > 1 else sp.end_line - 1
             drop.update(range(sp.line, last + 1))
+        elif isinstance(d, A.Model):
+            for it in d.items or []:
+                names = [o[0] for o in it.options] if it.kind == "check" else []
+                if names and "deadlock" not in names:
+                    only.update(names)        # `check P, Q`: counts only through the measure
+                    drop.update(range(it.span.line, it.span.end_line + 1))
     kept = [line.split("#", 1)[0].rstrip() for k, line in enumerate(lines, 1) if k not in drop]
+    reach = [d.name for d in decls if isinstance(d, A.Property) and d.kind == "reachable"
+             and (not only or d.name in only)]
+    kept.append(f"election measure if none declared: {reach[0] if reach else None}")
     body = "\n".join(line for line in kept if line.strip())
     return hashlib.sha256(body.encode()).hexdigest()[:16]
 
@@ -1270,7 +1419,7 @@ def write_cost_cache(rows: list[CostRow], spec_dir: str | Path = "spec") -> Path
         p = Path(r.spec)
         if p.parent.resolve() != d.resolve() or r.n is None:
             continue
-        row = _cache_row(r, _digest(p))
+        row = _cache_row(r, _digest(p, r.model))
         cache[(row["spec"], row["model"], row["N"])] = row
     ordered = [cache[k] for k in sorted(cache, key=lambda k: (k[0], k[1], k[2]))]
     path.write_text(json.dumps({"generated by": "python -m checker.cost (checker/cost.py)",
@@ -1289,8 +1438,8 @@ def refresh_cost_cache(spec_dir: str | Path = "spec", *, force: bool = False,
         path = d / f"{stem}.elect"
         if not path.exists():
             continue
-        digest = _digest(path)
         model = SECTION_MODELS.get(stem, "default")
+        digest = _digest(path, model)
         too_big = None
         for n in SECTION_SIZES:
             old = cache.get((stem, model, n))
@@ -1395,7 +1544,9 @@ def cmd_cost(args) -> int:
     return 0
 
 
-if __name__ == "__main__":   # python -m checker.cost [SPEC_DIR] [--force]: refresh SPEC_DIR/cost.json
+if __name__ == "__main__":   # python -m checker.cost [SPEC_DIR] [--force]: refresh SPEC_DIR/cost.json, draw the chart
     _args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    print(refresh_cost_cache(_args[0] if _args else "spec", force="--force" in sys.argv,
+    _dir = _args[0] if _args else "spec"
+    print(refresh_cost_cache(_dir, force="--force" in sys.argv,
                              log=lambda line: print(line, file=sys.stderr, flush=True)))
+    print(plot_cache(_dir))

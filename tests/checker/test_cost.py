@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -341,17 +342,32 @@ def test_impl_statistics_are_seeded():
 
 
 # ---------------------------------------------------------------- command line
+def _text_rows(out: str) -> list[tuple]:
+    """(spec, size, measure, best, worst, steps best, steps worst, distinct) per table row."""
+    rows = []
+    for line in out.splitlines():
+        m = re.match(r"^(\w+)\s+(N=\d+)\s+(\w+)\s+messages\s+(\d+)\s+(\d+)\s+(\d+)\.\.(\d+)\s+([\d,]+)\s", line)
+        if m:
+            rows.append((m[1], m[2], m[3], *(int(m[k].replace(",", "")) for k in range(4, 9))))
+    return rows
+
+
 def test_cli_table_json_and_plot(tmp_path, capsys):
-    path = spec_path("chang_roberts")
+    paths = [str(spec_path(s)) for s in ("bully", "chang_roberts", "lcr")]
     png, svg = tmp_path / "c.png", tmp_path / "c.svg"
-    assert main(["cost", str(path), "-D", "N=3..4", "--plot", str(png)]) == 0
+    assert main(["cost", *paths, "-D", "N=3..4", "--plot", str(png)]) == 0
     out = capsys.readouterr().out
-    assert "N(N+1)/2=10 (equal)" in out and "chart written" in out
+    assert "N(N+1)/2=10 (equal)" in out and "chart written" in out and "DIFFERS" not in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
-    assert main(["cost", str(path), "-D", "N=3..4", "--json", "--plot", str(svg)]) == 0
+    assert main(["cost", *paths, "-D", "N=3..4", "--json", "--plot", str(svg)]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert [(r["size"], r["measures"][0]["best"], r["measures"][0]["worst"]) for r in data["rows"]] == \
-        [({"N": 3}, 3, 6), ({"N": 4}, 4, 10)]
+    got = [(Path(r["spec"]).stem, f"N={r['size']['N']}", m["measure"], m["best"], m["worst"], m["steps_best"],
+            m["steps_worst"], r["distinct"]) for r in data["rows"] for m in r["measures"]]
+    assert got == _text_rows(out), "--json gives the numbers of the table"
+    assert [(g[0], g[1], g[3], g[4]) for g in got] == [
+        ("bully", "N=3", 1, 7), ("bully", "N=4", 2, 13), ("chang_roberts", "N=3", 3, 6),
+        ("chang_roberts", "N=4", 4, 10), ("lcr", "N=3", 4, 7), ("lcr", "N=4", 5, 11)]
+    data["rows"] = [r for r in data["rows"] if Path(r["spec"]).stem == "chang_roberts"]
     assert data["rows"][0]["closed_form"]["worst"] == "N(N+1)/2"
     assert svg.read_text().lstrip().startswith("<?xml")
 
@@ -396,14 +412,17 @@ def test_cost_section_from_the_cache(tmp_path):
     d.mkdir()
     (d / "chang_roberts.elect").write_text(src.read_text())
     text = C.cost_section(d)
-    assert "| chang_roberts | default | 3 | | | | | not computed |" in text
+    assert "| chang_roberts | default | 3 | | | | | not computed: no row in cost.json |" in text
     rows = [C.cost(str(d / "chang_roberts.elect"), None, [f"N={n}"], traces=False, varied={"N": n}) for n in (3, 4)]
     C.write_cost_cache(rows, d)
     text = C.cost_section(d)
     assert "| chang_roberts | default | 3 | 3 | 6 | 6..9 | 137 | N = 3, N(N+1)/2 = 6 |" in text
-    assert "| chang_roberts | default | 5 | | | | | not computed |" in text
+    assert "messages until `any n in Node: state[n] == won`" in text
+    assert "| chang_roberts | default | 5 | | | | | not computed: no row in cost.json |" in text
     assert "![Best and worst messages to elect a leader against N](cost.png)" in text
-    assert "**Chang-Roberts** (Chang & Roberts, CACM 22(5), 1979): best N, worst N(N+1)/2." in text
+    assert "- **Chang-Roberts** (`chang_roberts.elect`, model `default`: N=3/4/5/6, CRASHES=0; network unordered; " \
+        "faults none): messages until `any n in Node: state[n] == won`. Closed form (Chang & Roberts, CACM 22(5), " \
+        "1979): best N, worst N(N+1)/2." in text
     (d / "chang_roberts.elect").write_text(src.read_text() + "\n# a comment changes nothing\n")
     assert "| chang_roberts | default | 3 | 3 | 6 |" in C.cost_section(d)
     # nor does a property that cannot change a cost: an invariant, a transition, a final
@@ -415,9 +434,16 @@ def test_cost_section_from_the_cache(tmp_path):
     assert "| chang_roberts | default | 3 | 3 | 6 |" in C.cost_section(d)
     # a reachable property may be the election measure: changing one is a change
     (d / "chang_roberts.elect").write_text(src.read_text().replace("reachable SomeoneWins:", "reachable Other:", 1))
-    assert "| chang_roberts | default | 3 | | | | | out of date: the spec changed |" in C.cost_section(d)
+    assert "| chang_roberts | default | 3 | | | | | out of date: the spec changed since cost.json was written |" \
+        in C.cost_section(d)
+    # nor does another model
     (d / "chang_roberts.elect").write_text(src.read_text() + "\nmodel other:\n    N = 4\n")
-    assert "| chang_roberts | default | 3 | | | | | out of date: the spec changed |" in C.cost_section(d)
+    assert "| chang_roberts | default | 3 | 3 | 6 |" in C.cost_section(d)
+    # the model itself does
+    (d / "chang_roberts.elect").write_text(src.read_text().replace("model default:\n    pass",
+                                                                   "model default:\n    network set", 1))
+    assert "| chang_roberts | default | 3 | | | | | out of date: the spec changed since cost.json was written |" \
+        in C.cost_section(d)
 
 
 def test_refresh_cost_cache_stops_large_rows(tmp_path, monkeypatch):
@@ -429,8 +455,8 @@ def test_refresh_cost_cache_stops_large_rows(tmp_path, monkeypatch):
     C.refresh_cost_cache(d, max_seconds=0.0)                # the clock is read every 1024 states
     text = C.cost_section(d)
     assert "| chang_roberts | default | 3 | 3 | 6 |" in text
-    assert "not computed: stopped after 0 s |" in text
-    assert "| chang_roberts | default | 6 | | | | 0 explored | not computed: not tried: N=5 did not finish |" in text
+    assert "not computed: the search had not finished after 0 s (" in text
+    assert "| chang_roberts | default | 6 | | | | | not computed: N=5 did not finish, so not tried |" in text
 
 
 def test_shipped_cost_cache_is_current():
@@ -441,9 +467,39 @@ def test_shipped_cost_cache_is_current():
     cache = C._read_cache(path)
     for (stem, model, n), row in sorted(cache.items()):
         spec = SPEC / f"{stem}.elect"
-        if not spec.exists() or row["digest"] != C._digest(spec) or row.get("stopped") \
+        if not spec.exists() or row["digest"] != C._digest(spec, model) or row.get("stopped") \
                 or row["distinct"] > 5_000:
             continue                                     # out of date, or too slow to redo here
         r = C.cost(str(spec), None if model == "default" else model, [f"N={n}"], traces=False)
         assert (r.main.best, r.main.worst, r.distinct) == \
             (row["measures"][0]["best"], row["measures"][0]["worst"], row["distinct"]), (stem, n)
+
+
+def test_shipped_section_has_every_size_or_says_why():
+    """spec/README.md's section: a row per spec and size, with numbers or the reason there
+    are none (a search that did not finish in time), never a stale or missing row."""
+    text = C.cost_section(SPEC)
+    rows = [ln for ln in text.splitlines() if ln.startswith("| ") and not ln.startswith("| spec")]
+    stems = [s for s in C.SECTION_SPECS if (SPEC / f"{s}.elect").exists()]
+    assert [tuple(c.strip() for c in ln.strip("|").split("|")[:3]) for ln in rows] == \
+        [(s, C.SECTION_MODELS.get(s, "default"), str(n)) for s in stems for n in C.SECTION_SIZES]
+    for ln in rows:
+        cells = [c.strip() for c in ln.strip("|").split("|")]
+        if cells[3]:
+            assert cells[4] and cells[7] and "differs" not in cells[7], ln
+        else:
+            assert cells[7].startswith("not computed: ") and "no row" not in cells[7], \
+                f"{ln}: refresh spec/cost.json with python -m checker.cost spec"
+    assert "QUORUM=2/3/3/4" in text                   # a constant that follows N, per size
+    assert "![Best and worst messages to elect a leader against N](cost.png)" in text
+
+
+def test_chart_of_the_cache(tmp_path):
+    series = C.series_of_cache(SPEC)
+    names = [s.name for s in series]
+    assert names[:3] == ["Bully", "Chang-Roberts", "LCR"]
+    for s in series[:3]:
+        assert s.missing == [] and [p[0] for p in s.points] == list(C.SECTION_SIZES)
+        assert all((b, w) == (s.closed_form.best(n), s.closed_form.worst(n)) for n, b, w in s.points)
+    out = C.plot_cache(SPEC, tmp_path / "cost.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
