@@ -1,16 +1,28 @@
 """Checks a merged services trace against the documented record vocabulary and a small
 model of the election, the way a spec would: the vocabulary of every lane, the causal
 order promised by merge.py, the resource's decisions replayed, and each client's
-election replayed against the set of lock nodes / leader keys the trace implies."""
+election replayed against the set of lock nodes / leader keys the trace implies.
+
+`conforms` and `conform_cli` then hold the same trace to the spec itself
+(spec/zookeeper.elect, spec/etcd.elect, through their mappings), as `elect conform` does."""
 from __future__ import annotations
 
+import io
 import json
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from checker.cli import main as elect_main
+from checker.conform import ConformResult, conform, render_text
 from reference.services.servers import missing
+
+SPECS = Path(__file__).resolve().parents[2] / "spec"
+# the invariants and transition properties each spec declares: conform evaluates them all
+PROPERTIES = {"zookeeper": ["OneLiveLeader", "NoStaleWrite", "LeaderHoldsLowest"],
+              "etcd": ["OneLiveLeader", "NoStaleWrite", "LeadsOnlyWithKey"]}
 
 CLIENT_KINDS = {
     "zookeeper": {"start", "connect", "suspend", "reconnect", "session_lost", "campaign", "elected",
@@ -132,3 +144,23 @@ def check(header: dict[str, Any], recs: list[dict[str, Any]]) -> dict[str, Any]:
                 assert holders[inp["token"]] == node, where[r["seq"]]
                 assert min(holders) == inp["token"], where[r["seq"]]
     return {"anomalies": anomalies}
+
+
+def conforms(system: str, trace: str | Path, model: str | None = None) -> ConformResult:
+    """The trace is a behaviour of spec/<system>.elect (under `model`) and every invariant
+    held at every record; else fail with conform's own report (the record, the reasons)."""
+    res = conform(str(SPECS / f"{system}.elect"), str(trace), model)
+    assert res.verdict == "conforms", render_text(res)
+    assert res.props == PROPERTIES[system]
+    return res
+
+
+def conform_cli(system: str, trace: str | Path, *argv: str) -> tuple[int, dict[str, Any]]:
+    """`elect conform spec/<system>.elect TRACE --json ARGV...` in-process: (exit code, JSON)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = elect_main(["conform", str(SPECS / f"{system}.elect"), str(trace), "--json", *argv])
+    try:
+        return code, json.loads(out.getvalue())
+    except ValueError:
+        raise AssertionError(f"elect conform exited {code} without JSON: {out.getvalue()}{err.getvalue()}") from None

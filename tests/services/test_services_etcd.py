@@ -1,12 +1,18 @@
 """Real etcd 3.4 elections under faults (the JSON gateway's election API, the fencing
 resource), and etcd 3.4's campaign anomaly.
 
-Lease TTL 2 s (etcd's minimum with its default election timeout)."""
+Lease TTL 2 s (etcd's minimum with its default election timeout).
+
+Every recorded trace is also held to spec/etcd.elect: a run of the default (fenced,
+verifying) client conforms with every invariant holding at every record; the unfenced
+pause run breaks NoStaleWrite at the stale accept (exit 10 under --model no_fencing);
+the campaign anomaly breaks LeadsOnlyWithKey at the trusting client's `elected` (exit 10
+under --model trust_campaign)."""
 from __future__ import annotations
 
 import pytest
 
-from servicecheck import need
+from servicecheck import conform_cli, conforms, need
 
 pytestmark = [pytest.mark.services]
 
@@ -25,6 +31,7 @@ def test_pause_past_lease_ttl_is_fenced(elect_run):
     assert o.summary.stale_accepted == []
     rejected = [r for r in o.records if r["input"]["kind"] == "reject"]
     assert rejected and rejected[0]["input"]["from"] == paused
+    conforms("etcd", o.trace)
 
 
 def test_pause_without_fencing_accepts_a_stale_write(elect_run):
@@ -35,6 +42,14 @@ def test_pause_without_fencing_accepts_a_stale_write(elect_run):
     paused = next(r["node"] for r in o.records if r["input"]["kind"] == "pause")
     assert stale and stale[0]["input"]["from"] == paused
     assert o.summary.max_leaders == 2
+    code, res = conform_cli("etcd", o.trace, "--model", "no_fencing")
+    assert code == 10, res
+    assert res["property"] == "NoStaleWrite" and res["record"]["seq"] == stale[0]["seq"], res
+    # the newer leader had acted: in the spec's state the resource holds a higher token
+    highest = next(line for line in res["state"] if line.startswith("Resource.highest = "))
+    assert int(highest.rstrip("}").rsplit(": ", 1)[1]) > stale[0]["input"]["token"], highest
+    code, res = conform_cli("etcd", o.trace)
+    assert code == 13 and res["record"]["seq"] == stale[0]["seq"], res
 
 
 def test_client_kill(elect_run):
@@ -46,6 +61,7 @@ def test_client_kill(elect_run):
     after = [r for r in o.records[expire["seq"]:] if r["input"]["kind"] == "elected"]
     assert after and after[0]["node"] != killed
     assert o.summary.stale_accepted == []
+    conforms("etcd", o.trace)
 
 
 def test_server_leader_kill_three_servers(elect_run):
@@ -56,6 +72,7 @@ def test_server_leader_kill_three_servers(elect_run):
     assert kill["input"]["was_leader"] is True
     assert o.summary.stale_accepted == []
     assert any(r["input"]["kind"] == "accept" for r in o.records[kill["seq"]:])
+    conforms("etcd", o.trace)
 
 
 ANOMALY = ["--clients", "3", "--duration", "8", "--faults", "2.5s pause candidate for 4.5s; 3s kill leader"]
@@ -70,6 +87,8 @@ def test_campaign_anomaly_is_recorded(elect_run):
     assert o.code == 0, o.err
     anomalies = o.facts["anomalies"]
     if not anomalies:
+        # a run of the trusting client without the anomaly is a run of its model
+        conforms("etcd", o.trace, "trust_campaign")
         pytest.skip("the campaign anomaly did not occur in this run (timing)")
     a = anomalies[0]
     paused = next(r["node"] for r in o.records if r["input"]["kind"] == "pause")
@@ -84,6 +103,14 @@ def test_campaign_anomaly_is_recorded(elect_run):
     assert [x["seq"] for x in o.summary.anomalies] == [x["seq"] for x in anomalies]
     assert "campaign anomalies: 1" in o.out
     assert o.summary.stale_accepted == []
+    # the spec's runtime check: the client leads without a key, at the anomaly's record
+    code, res = conform_cli("etcd", o.trace, "--model", "trust_campaign")
+    assert code == 10, res
+    assert res["property"] == "LeadsOnlyWithKey" and res["kind"] == "transition", res
+    assert res["record"]["seq"] == a["seq"] and res["record"]["input"]["kind"] == "elected", res
+    # the verifying client (the default model) never takes that step
+    code, res = conform_cli("etcd", o.trace)
+    assert code == 13 and res["record"]["seq"] == a["seq"], res
 
 
 def test_campaign_answer_checked_by_default(elect_run):
@@ -97,6 +124,7 @@ def test_campaign_answer_checked_by_default(elect_run):
              and r["wall"] >= next(x["wall"] for x in o.records if x["input"]["kind"] == "resume")]
     assert "elected" not in after[:3]
     assert {"campaign_stale", "lease_lost"} & set(after)
+    conforms("etcd", o.trace)
 
 
 def test_restarts_and_server_faults(elect_run):
@@ -113,3 +141,4 @@ def test_restarts_and_server_faults(elect_run):
     assert service == ["pause_server", "resume_server", "kill_server", "restart_server"]
     assert any("'5.5s restart client 2' skipped: client 2 is running" in n for n in o.header["notes"])
     assert o.summary.stale_accepted == []
+    conforms("etcd", o.trace)
