@@ -17,6 +17,12 @@ an error is reported as `elect check` reports it, and exits 1 without writing. M
 are checked in a pool of at most two worker processes; results are put back in table
 order.
 
+After the table comes the cost of an election (`checker.cost.cost_section`): exact best
+and worst messages to elect a leader for the shipped election specs, read from
+DIR/cost.json, which `python -m checker.cost DIR` refreshes (the searches take minutes,
+too long to run on every `elect table`); a cached row whose spec changed is shown as out
+of date.
+
 Library use (tests): `spec_models(dir)` lists the (spec, model) pairs, `row(path, model,
 result)` turns an `api.check` result into a `Row`, `render(rows, dir)` is the file.
 """
@@ -28,6 +34,8 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from .cost import cost_section
 
 README = "README.md"
 HEADER = """\
@@ -143,6 +151,9 @@ def render(rows: list[Row], directory: str | Path) -> str:
         parts.append(f"- `{path.name}`: {first_prose_line(path)}\n")
     parts.append("\n## Models\n\n")
     parts.append(markdown(rows))
+    section = cost_section(directory)
+    if section:
+        parts.append("\n" + section)
     return "".join(parts)
 
 

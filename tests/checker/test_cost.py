@@ -503,3 +503,13 @@ def test_chart_of_the_cache(tmp_path):
         assert all((b, w) == (s.closed_form.best(n), s.closed_form.worst(n)) for n, b, w in s.points)
     out = C.plot_cache(SPEC, tmp_path / "cost.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
+
+
+def test_spec_readme_ends_with_the_section():
+    """`elect table spec/` appends the section to spec/README.md (the whole file is
+    compared with the generator's output by the slow table test; this is the fast part)."""
+    from checker.table import render
+    text = (SPEC / "README.md").read_text()
+    section = C.cost_section(SPEC)
+    assert section and text.endswith("\n" + section), "run `elect table spec/`"
+    assert render([], SPEC).endswith("\n" + section)
