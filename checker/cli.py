@@ -262,7 +262,7 @@ def _prop_names(res, kinds):
     from . import api
     try:
         ts = api.load_spec(res.spec)
-        return [p.name for p in ts.properties if p.kind in kinds]
+        return [p.name for p in ts.properties if p.kind in kinds and res.config.checks(p.name)]
     except Exception:
         return []
 

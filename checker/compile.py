@@ -634,11 +634,15 @@ class Gen:
             conds = [f"e[0] == {tag}"]
             dst = None
             src = None
+            mt = self.ts.messages[m].ty
+            fields: list[tuple[int, str]] = []
             for a in e.args[1:]:
                 if a.name == "dst":
                     dst = self.ex(a.value, cx)
                 elif a.name == "src":
                     src = self.ex(a.value, cx)
+                else:
+                    fields.append((mt.field_index(a.name), self.ex(a.value, cx)))
             if dst is None and fn == "pending" and cx.self_id is not None:
                 dst = str(cx.self_id)
             if self.layout.net is None:
@@ -648,12 +652,25 @@ class Gen:
                 chans = [(a, b) for (a, b) in self.fifo_ch
                          if (dst is None or not _is_lit(dst) or int(dst) == b) and
                          (src is None or not _is_lit(src) or int(src) == a)]
-                terms = [f"sum(1 for m in {N}[{self.fifo_ch[c]}] if m[0] == {tag})" for c in chans]
+                mc = "".join(f" and m[{1 + i}] == {v}" for i, v in fields)
+                terms = []
+                for c in chans:
+                    t = f"sum(1 for m in {N}[{self.fifo_ch[c]}] if m[0] == {tag}{mc})"
+                    same = [f"{x} == {k}" for x, k in ((src, c[0]), (dst, c[1])) if x is not None and not _is_lit(x)]
+                    terms.append(f"({t} if {' and '.join(same)} else 0)" if same else t)
                 return "(" + " + ".join(terms or ["0"]) + ")"
+            if src is not None and dst is not None and len(fields) == len(mt.fields):
+                # the whole envelope is named: a lookup, not a scan of the network
+                vals = [v for _, v in sorted(fields)]
+                env = "(" + ", ".join([str(tag), src, dst, *vals]) + ",)"
+                if self.cfg.network == "set":
+                    return f"(1 if {env} in {N} else 0)"
+                return f"ms_count({N}, {env})"
             if dst is not None:
                 conds.append(f"e[2] == {dst}")
             if src is not None:
                 conds.append(f"e[1] == {src}")
+            conds.extend(f"e[{3 + i}] == {v}" for i, v in fields)
             return f"sum(1 for e in {N} if {' and '.join(conds)})"
         self.err("E399", f"cannot compile call to '{fn}'", e.span)
 
@@ -1364,7 +1381,7 @@ def compile_model(ts: TypedSpec, cfg: ModelConfig):
     g = Gen(ts, cfg)
     src = g.generate()
     ns: dict[str, Any] = {
-        "setat": runtime.setat, "ms_add": runtime.ms_add, "ms_add_many": runtime.ms_add_many,
+        "setat": runtime.setat, "ms_add": runtime.ms_add, "ms_add_many": runtime.ms_add_many, "ms_count": runtime.ms_count,
         "ms_remove": runtime.ms_remove, "fifo_push": runtime.fifo_push, "fifo_pop": runtime.fifo_pop,
         "check_range": runtime.check_range, "check_key": runtime.check_key, "div": runtime.div,
         "mod": runtime.mod, "smin": runtime.smin, "smax": runtime.smax, "head": runtime.head,

@@ -102,3 +102,16 @@ class EvalError(Exception):
 
     def diagnostic(self) -> Diagnostic:
         return Diagnostic(self.code, self.message, self.span, [self.hint] if self.hint else [])
+
+
+def span_text(source: str, sp: Span) -> str:
+    """The source text a span covers, on one line: the lines of a multi-line span are
+    joined by single spaces and a line continuation (a trailing backslash) is dropped."""
+    lines = source.splitlines()
+    if sp.line == sp.end_line:
+        return lines[sp.line - 1][sp.col - 1:sp.end_col - 1].strip()
+    parts = [lines[sp.line - 1][sp.col - 1:]]
+    parts += [lines[i - 1] for i in range(sp.line + 1, sp.end_line)]
+    parts.append(lines[sp.end_line - 1][:sp.end_col - 1])
+    parts = [p.strip().removesuffix("\\").strip() for p in parts]
+    return " ".join(p for p in parts if p)

@@ -43,8 +43,10 @@ class Model:
         self.init_states: Callable[[], list] = ns["init_states"]
         self.successors: Callable[[tuple], list] = ns["successors"]
         self.successors_labeled: Callable[[tuple], list] = ns["successors_L"]
-        self.properties: list[Property] = []
+        self.properties: list[Property] = []     # the ones this model checks (`check P, Q`)
         for i, p in enumerate(ts.properties):
+            if not cfg.checks(p.name):
+                continue
             fn = ns[f"prop_{i}"]
             conj = [ns[f"prop_{i}_{j}"] for j in range(len(p.conjuncts))]
             self.properties.append(Property(p.name, p.kind, fn, conj, p))

@@ -28,7 +28,12 @@ class ModelConfig:
     tick: int | None = None
     volatile: set[tuple[str, str]] = field(default_factory=set)
     check_deadlock: bool = False
+    only: tuple[str, ...] | None = None   # `check P, Q`: the properties this model checks (None: all)
     overrides: dict[str, int | bool] = field(default_factory=dict)
+
+    def checks(self, prop: str) -> bool:
+        """Does this model check the property named `prop`?"""
+        return self.only is None or prop in self.only
 
     def describe(self) -> str:
         net = [self.network] + (["lossy"] if self.lossy else []) + (["duplicating"] if self.duplicating else [])
@@ -206,7 +211,11 @@ def resolve_model(ts: TypedSpec, name: str | None, defines: list[str] | None = N
         elif it.kind == "volatile":
             cfg.volatile.add(it.target)
         elif it.kind == "check":
-            cfg.check_deadlock = True
+            for name, _, _ in it.options:
+                if name == "deadlock":
+                    cfg.check_deadlock = True
+                else:
+                    cfg.only = (cfg.only or ()) + (name,)
     if cfg.restart and not cfg.crash:
         raise SpecError(Diagnostic("E403", f"model '{cfg.name}' allows restart but no crash", None,
                                    ["add `crash <= k` to its faults"]), ts.source)

@@ -26,6 +26,14 @@ def ms_add(net: frozenset, env: tuple) -> frozenset:
     return net | {e}
 
 
+def ms_count(net: frozenset, env: tuple) -> int:
+    """How many copies of `env` a multiset network holds (copies are numbered 1, 2, ...)."""
+    k = 0
+    while env + (k + 1,) in net:
+        k += 1
+    return k
+
+
 def ms_add_many(net: frozenset, envs) -> frozenset:
     new = set(net)
     for env in envs:

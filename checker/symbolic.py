@@ -61,7 +61,7 @@ from typing import Any
 import z3
 from z3.z3 import _to_expr_ref
 
-from .diagnostics import Diagnostic, Span, SpecError
+from .diagnostics import Diagnostic, Span, SpecError, span_text
 from .dsl import ast as A
 from .typecheck import ProcessInfo, TypedSpec, walk_expr, walk_stmts
 from .types import (AnyT, BoolT, EmptyT, EnumT, IdT, IntT, MapT, OptT, RecordT, SeqT, SetT, TupleT,
@@ -1438,7 +1438,7 @@ class Encoder:
         """Every value of a finite type, sorted, in the explicit model's notation."""
         got = self._dom_cache.get(id(ty))
         if got is not None:
-            return got
+            return got[1]
         if isinstance(ty, BoolT):
             out = [False, True]
         elif isinstance(ty, (EnumT, IdT)):
@@ -1471,7 +1471,7 @@ class Encoder:
         if len(out) > DOMAIN_LIMIT:
             raise self.refuse("E603", f"{ty} has {len(out)} values, too many to enumerate symbolically "
                               f"(at most {DOMAIN_LIMIT})", span)
-        self._dom_cache[id(ty)] = out
+        self._dom_cache[id(ty)] = (ty, out)     # the type is kept alive: its id is never reused
         return out
 
     def dom_ab(self, ty: Ty, ab, span, what: str) -> list:
@@ -3009,9 +3009,10 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
     t0 = time.perf_counter()
     sysm = System(enc)
     ts = enc.ts
-    invs = [p for p in ts.properties if p.kind == "invariant"]
-    trans = [p for p in ts.properties if p.kind == "transition"]
-    finals = [p for p in ts.properties if p.kind == "final"]
+    mine = [p for p in ts.properties if enc.cfg.checks(p.name)]
+    invs = [p for p in mine if p.kind == "invariant"]
+    trans = [p for p in mine if p.kind == "transition"]
+    finals = [p for p in mine if p.kind == "final"]
     inv_t = [(p, enc.prop_terms(p, enc.cur)) for p in invs]
     tr_t = [(p, enc.prop_terms(p, enc.nxt, old=enc.cur)) for p in trans]
     fin_t = [(p, enc.prop_terms(p, enc.cur)) for p in finals]
@@ -3207,13 +3208,7 @@ def small_model(enc: Encoder, s, st: dict, rounds: int = 50) -> z3.ModelRef:
 
 
 def conjunct_text(ts: TypedSpec, c: A.Expr) -> str:
-    src = ts.source.splitlines()
-    sp = c.span
-    if sp.line == sp.end_line:
-        return src[sp.line - 1][sp.col - 1:sp.end_col - 1].strip()
-    return " ".join([src[sp.line - 1][sp.col - 1:].strip()] +
-                    [src[i - 1].strip() for i in range(sp.line + 1, sp.end_line)] +
-                    [src[sp.end_line - 1][:sp.end_col - 1].strip()])
+    return span_text(ts.source, c.span)
 
 
 def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property]) -> ProveResult:
@@ -3278,6 +3273,10 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
     res.step = enc.acts[k].desc
     res.label = enc.model.find_step(res.before, res.after)
     res.explicit_agrees = res.label is not None
+    if res.label is not None:
+        # show the step the explicit model takes between the two states (in a long-lived
+        # process z3's selector was seen naming another action than the one shown)
+        res.step = enc.model.action_itf(res.label, res.before, res.after)
     res.broken = [Broken(p.name, j if len(p.conjuncts) > 1 else None, conjunct_text(ts, p.conjuncts[j]))
                   for p, j, t in terms_nxt if not zval(t, m)]
     for f, what in facts_nxt:
@@ -3333,7 +3332,8 @@ def cmd_bmc(args) -> int:
         if args.json:
             print(json.dumps(_bmc_json(args, cfg, res), sort_keys=True))
         else:
-            props = [p.name for p in ts.properties if p.kind in ("invariant", "transition", "final")]
+            props = [p.name for p in ts.properties if p.kind in ("invariant", "transition", "final")
+                     and cfg.checks(p.name)]
             print(f"holds up to depth {args.depth}: {', '.join(props) or 'no properties'} "
                   f"({res.seconds:.2f}s)", file=out)
         return 0
@@ -3450,7 +3450,7 @@ def cmd_prove(args) -> int:
     ts, model, enc = load(args, prove=True)
     cfg = model.config
     invs = resolve_props(ts, args.invariant, "--invariant") if args.invariant else \
-        [p for p in ts.properties if p.kind == "invariant"]
+        [p for p in ts.properties if p.kind == "invariant" and cfg.checks(p.name)]
     helpers = resolve_props(ts, args.helpers, "--with")
     if not invs:
         return _usage(f"elect prove: {args.spec} has no invariants to prove")

@@ -519,8 +519,13 @@ class Checker:
                     self.err("E404", f"field '{pn}.{fn}' is already volatile", it.span,
                              hint="`volatile` makes a durable field lose its value on restart")
             elif it.kind == "check":
-                if it.name != "deadlock":
-                    self.err("E406", f"unknown check '{it.name}'", it.span, hint="write `check deadlock`")
+                props = [d.name for d in self.spec.decls if isinstance(d, A.Property)]
+                for name, _, sp in it.options:
+                    if name != "deadlock" and name not in props:
+                        close = get_close_matches(name, ["deadlock", *props], n=1)
+                        self.err("E406", f"unknown check '{name}'", sp,
+                                 hint=f"did you mean '{close[0]}'?" if close else
+                                 "`check` names `deadlock` or properties of the spec")
 
     # ---- statements ----
     def block(self, stmts: list[A.Stmt], sc: Scope):
@@ -1096,13 +1101,26 @@ class Checker:
             if not args or not isinstance(args[0].value, A.Name) or args[0].value.id not in self.ts.messages:
                 self.err("E337", "pending takes a message type first: `pending(Answer)`", e.span)
                 return INT
+            mt = self.ts.messages[args[0].value.id].ty
+            seen: set[str] = set()
             for a in args[1:]:
-                if a.name not in ("src", "dst"):
-                    self.err("E337", "pending takes src= and dst= after the message type", a.span)
+                if a.name is None or (a.name not in ("src", "dst") and mt.field_index(a.name) is None):
+                    names = ", ".join(f"{n}=" for n in ("src", "dst", *(f for f, _ in mt.fields)))
+                    self.err("E337", f"pending({mt.name}, ...) filters by {names}", a.span,
+                             hint="name what to filter by: `pending(Vote, dst=n, granted=true)`")
                     continue
-                t = self.expr(a.value, sc)
-                if not isinstance(t, (IdT, AnyT)):
-                    self.err("E337", f"'{a.name}' must be a process id, found {t}", a.value.span)
+                if a.name in seen:
+                    self.err("E337", f"'{a.name}' is given twice", a.span)
+                seen.add(a.name)
+                if a.name in ("src", "dst"):
+                    t = self.expr(a.value, sc)
+                    if not isinstance(t, (IdT, AnyT)):
+                        self.err("E337", f"'{a.name}' must be a process id, found {t}", a.value.span)
+                    continue
+                ft = mt.fields[mt.field_index(a.name)][1]
+                t = self.expr(a.value, sc, ft)
+                if not assignable(ft, t):
+                    self.err("E302", f"field '{a.name}' of {mt.name} is {ft}, found {t}", a.value.span)
             if sc.process is None and not any(a.name == "dst" for a in args[1:]):
                 e.ref = ("builtin", "pending_all")
             return INT

@@ -251,7 +251,9 @@ class _Build(Transformer):
 
     @v_args(meta=True)
     def model_check(self, meta, c):
-        return A.ModelItem(self.sp(meta), "check", name=str(c[0]))
+        names = [str(x) for x in c]
+        return A.ModelItem(self.sp(meta), "check", name=names[0],
+                           options=[(n, None, self.tsp(x)) for n, x in zip(names, c)])
 
     # ---- statements ----
     def block(self, c):

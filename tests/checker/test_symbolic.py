@@ -187,28 +187,49 @@ def test_prove_json_and_unknown_invariant():
     assert "E604" in r.stderr and "did you mean 'OneLeaderPerTerm'?" in r.stderr
 
 
-RAFT_HELPERS = ["CandidatesVoteForThemselves", "LeadersHaveQuorum", "VotesAreGranted", "GrantsInFlight"]
+RAFT_HELPERS = ["CandidatesVoteForThemselves", "LeadersHaveQuorum", "VotesAreGranted", "GrantsInFlight",
+                "OneVotePerTerm", "OneGrantPerTerm"]
+RAFT = str(ROOT / "spec/raft.elect")
 
 
-def raft_helpers() -> list[str]:
-    names = {p.name for p in load_spec(ROOT / "spec/raft.elect").properties}
-    missing = [h for h in RAFT_HELPERS if h not in names]
-    if missing:
-        pytest.skip("spec/raft.elect has no helper invariants yet: they need pending(Vote, ..., term=t, "
-                    "granted=true), message fields in pending, which the language does not have")
-    return RAFT_HELPERS
-
-
-@pytest.mark.parametrize("n", [5, 7])
-def test_prove_raft(n):
-    res = prove(str(ROOT / "spec/raft.elect"), "OneLeaderPerTerm", raft_helpers(), [f"N={n}"])
+@pytest.mark.parametrize("defines", [["N=5"], ["N=7"], ["N=5", "MAX_TERM=2"]])
+def test_prove_raft(defines):
+    res = prove(RAFT, "OneLeaderPerTerm", RAFT_HELPERS, defines)
     assert res.verdict == "proved"
 
 
 def test_prove_raft_without_grants_in_flight():
-    helpers = [h for h in raft_helpers() if h != "GrantsInFlight"]
-    res = prove(str(ROOT / "spec/raft.elect"), "OneLeaderPerTerm", helpers, ["N=5"])
-    assert res.verdict == "not-inductive" and res.step["kind"] == "deliver"
+    """Without GrantsInFlight nothing says that a granting vote in flight came from a
+    voter that still votes that way: a node that has not voted yet (term 0) has a grant
+    in flight to 3, starts an election of its own and OneGrantPerTerm breaks."""
+    helpers = [h for h in RAFT_HELPERS if h != "GrantsInFlight"]
+    res = prove(RAFT, "OneLeaderPerTerm", helpers, ["N=5"])
+    assert res.verdict == "not-inductive" and res.explicit_agrees is not None
+    assert [b.prop for b in res.broken] == ["OneGrantPerTerm"]
+    assert res.broken[0].text.startswith("all v, c, b in Node, t in 1..MAX_TERM: pending(Vote, src=v, dst=c, "
+                                         "term=t, granted=true) > 0 and ((b.role != Follower")
+
+
+def test_prove_raft_over_two_terms_needs_what_a_voter_gave_in_a_term_it_left():
+    """With one term a voter never leaves the term it voted in, and the first four
+    helpers suffice; with two terms the voter of a quorum intersection may have moved on,
+    and only OneVotePerTerm / OneGrantPerTerm remember whom it voted for."""
+    res = prove(RAFT, "OneLeaderPerTerm", RAFT_HELPERS[:4], ["N=5"])
+    assert res.verdict == "proved"
+    res = prove(RAFT, "OneLeaderPerTerm", RAFT_HELPERS[:4], ["N=5", "MAX_TERM=2"])
+    assert res.verdict == "not-inductive" and res.explicit_agrees is not None
+    assert [b.prop for b in res.broken] == ["OneLeaderPerTerm"]
+    assert res.step["kind"] == "deliver"
+
+
+def test_raft_helpers_hold_in_the_explicit_search():
+    """The helpers are ordinary invariants: the explicit search checks them too (default
+    model, crash, restart and partition), so a wrong helper cannot make a proof vacuous."""
+    r = run_cli("check", RAFT, "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads(r.stdout)["verdict"] == "holds"
+    names = {p.name for p in load_spec(RAFT).properties}
+    assert set(RAFT_HELPERS) <= names
 
 
 # ---- refusals ----
