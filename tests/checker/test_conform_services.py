@@ -110,6 +110,49 @@ def test_etcd_fenced_pause_run_conforms():
     assert res.props == ["OneLiveLeader", "NoStaleWrite", "LeadsOnlyWithKey"]
 
 
+# ---- server faults and restarts ------------------------------------------------------------------
+
+SERVER_KILLS = [(ZK, ZK_TRACES / "server-leader-kill.jsonl"), (ETCD, ETCD_TRACES / "server-leader-kill.jsonl")]
+
+
+@needs_etcd
+@pytest.mark.parametrize("spec,trace", SERVER_KILLS, ids=["zookeeper", "etcd"])
+def test_server_leader_kill_runs_conform(spec, trace):
+    """3 servers, the server-side leader killed: ZooKeeper clients are suspended and
+    reconnect with their sessions, etcd clients give up their leases on the local
+    deadline; both only after the spec's server_fault step (the kill_server record)."""
+    res = conform(str(spec), str(trace))
+    assert res.verdict == "conforms", render_text(res)
+    kinds = [r.kind for r in res.records]
+    assert "kill_server" in kinds
+    after = kinds[kinds.index("kill_server"):]
+    assert ("suspend" if spec == ZK else "lease_lost") in after
+
+
+@needs_etcd
+@pytest.mark.parametrize("spec,trace", SERVER_KILLS, ids=["zookeeper", "etcd"])
+def test_without_server_faults_the_server_kill_has_no_step(spec, trace):
+    code, out, err = cli("conform", str(spec), str(trace), "-D", "SERVER_FAULTS=0", "--json")
+    assert code == 13, out + err
+    obj = json.loads(out)
+    assert obj["record"]["input"]["kind"] == "kill_server"
+    assert "SERVER_FAULTS" in obj["bound"]
+
+
+@needs_etcd
+def test_etcd_client_restart_with_server_faults_conforms():
+    """Client 1 is killed while leading (a write of it still prepared, never sent),
+    started again, then the only server is paused, killed and restarted: the new
+    incarnation is not held up by the dead one's write, and both clients give up their
+    leases on the deadline and resign at the end."""
+    trace = ETCD_TRACES / "restart-and-server-faults.jsonl"
+    res = conform(str(ETCD), str(trace))
+    assert res.verdict == "conforms", render_text(res)
+    kinds = [(r.node, r.kind) for r in res.records]
+    assert kinds.index((1, "kill")) < kinds.index((1, "restart")) < kinds.index((1, "resign"))
+    assert (1, "lease_lost") in kinds and ("service", "kill_server") in kinds
+
+
 @needs_etcd
 def test_etcd_resign_without_a_lease_changes_nothing():
     """A client whose lease was lost resigns at the end of the run with nothing to revoke."""
