@@ -324,7 +324,9 @@ def _impl_within_spec(stem, algo, runs, sizes=SIZES):
 
 @pytest.mark.parametrize("stem,algo", IMPL_CASES)
 def test_implementation_counts_stay_within_the_spec(stem, algo):
-    _impl_within_spec(stem, algo, 200, sizes=(3, 4, 5))
+    """100 seeded runs per size (a few seconds); Bully's bounds at N = 6 take a search of
+    1.6 million states, so that size is left to the 1,000-run test below."""
+    _impl_within_spec(stem, algo, 100, sizes=SIZES if stem != "bully" else (3, 4, 5))
 
 
 @pytest.mark.slow
