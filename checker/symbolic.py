@@ -1325,6 +1325,10 @@ class Encoder:
         for v in self.ts.vars.values():
             if isinstance(v.ty, SetT):
                 vals.append(self.dom_size(v.ty.elem) or 0)
+        # pending(M, ...) sums the counts of M's envelopes: in a set network at most one
+        # of each, in a multiset one more per step at most (bmc's depth)
+        per_env = 1 if self.cfg.network == "set" else depth + 1
+        vals += [len(envs) * per_env for envs in self.by_msg.values()]
         m = max(vals) + 1
         return max(6, m.bit_length() + 3)
 

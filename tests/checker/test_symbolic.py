@@ -291,3 +291,33 @@ def test_symmetric_first_actions_and_independence_are_used():
     sysm.reductions()
     assert sysm.sym and sysm.sym[0][0] == "Node"
     assert sysm.indep                      # some actions commute
+
+
+def test_pending_counts_do_not_wrap_around():
+    """120 envelopes may be in flight, more than the 6-bit numbers the rest of the state
+    needs: counting them in that width once made `pending(M) >= 0` fail to be inductive
+    (and could have made a false invariant look inductive)."""
+    res = prove(str(FIXTURES / "many_in_flight.elect"), "CountsAreNotNegative", [])
+    assert res.verdict == "proved"
+
+
+PAXOS = str(ROOT / "spec/paxos.elect")
+
+
+@pytest.mark.parametrize("invariant,helpers", [
+    ("OneLeaderPerBallot", ["CandidateOwnsBallot"]),
+    ("QuorumsIntersect", ["LeaderHasQuorum", "CandidateOwnsBallot"]),
+    ("PromisesAreKept", ["CandidateOwnsBallot", "PromisesInFlightAreKept", "VotesFollowPromises"]),
+])
+def test_prove_paxos(invariant, helpers):
+    assert prove(PAXOS, invariant, helpers).verdict == "proved"
+
+
+def test_prove_paxos_promises_need_what_is_in_flight():
+    """Without PromisesInFlightAreKept a Promise in flight may come from an acceptor that
+    never promised: its delivery counts a voter that does not hold the ballot."""
+    res = prove(PAXOS, "PromisesAreKept", ["CandidateOwnsBallot", "VotesFollowPromises"])
+    assert res.verdict == "not-inductive" and res.explicit_agrees
+    assert [b.prop for b in res.broken] == ["PromisesAreKept"]
+    assert res.step["kind"] == "deliver" and res.step["name"] == "Promise"
+
