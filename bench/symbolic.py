@@ -23,7 +23,8 @@ from checker import symbolic as S  # noqa: E402
 from checker.api import load_model, load_spec  # noqa: E402
 
 SPEC = ROOT / "spec" / "raft.elect"
-RAFT_HELPERS = ["CandidatesVoteForThemselves", "LeadersHaveQuorum", "VotesAreGranted", "GrantsInFlight"]
+RAFT_HELPERS = ["CandidatesVoteForThemselves", "LeadersHaveQuorum", "VotesAreGranted", "GrantsInFlight",
+                "OneVotePerTerm", "OneGrantPerTerm"]
 
 
 def bench_bmc(n: int, depth: int) -> dict:
@@ -37,10 +38,10 @@ def bench_bmc(n: int, depth: int) -> dict:
             "verdict": res.verdict, "actions": len(enc.acts)}
 
 
-def bench_prove(n: int) -> dict:
+def bench_prove(n: int, max_term: int = 1) -> dict:
     t0 = time.perf_counter()
     ts = load_spec(SPEC)
-    m = load_model(SPEC, "default", [f"N={n}"], ts=ts)
+    m = load_model(SPEC, "default", [f"N={n}", f"MAX_TERM={max_term}"], ts=ts)
     enc = S.Encoder(ts, m.config, m, prove=True)
     props = {p.name: p for p in ts.properties}
     helpers = [props[h] for h in RAFT_HELPERS if h in props]
@@ -59,19 +60,21 @@ def main(argv=None) -> int:
     for n in sizes:
         b = bench_bmc(n, args.depth)
         p = bench_prove(n)
-        rows.append({"bmc": b, "prove": p})
+        p2 = bench_prove(n, 2)
+        rows.append({"bmc": b, "prove": p, "prove_t2": p2})
     if args.json:
         print(json.dumps(rows, sort_keys=True))
         return 0
     head = ["N", "actions", "encode s"] + [f"d{d}" for d in range(args.depth + 1)] + \
-        ["bmc s", "prove s", "prove verdict"]
+        ["bmc s", "prove s", "prove verdict", "prove MAX_TERM=2 s", "verdict"]
     table = []
     for r in rows:
         b, p = r["bmc"], r["prove"]
         table.append([str(b["n"]), str(b["actions"]), f"{b['encode']:.2f}"] +
                      [f"{x:.2f}" for x in b["per_depth"]] +
                      [f"{b['total']:.2f}", f"{p['seconds']:.2f}",
-                      f"{p['verdict']} ({p['helpers']} helpers)"])
+                      f"{p['verdict']} ({p['helpers']} helpers)",
+                      f"{r['prove_t2']['seconds']:.2f}", r["prove_t2"]["verdict"]])
     widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(head)]
     print(f"symbolic: spec/raft.elect model default, bmc to depth {args.depth} (seconds per depth), "
           "prove OneLeaderPerTerm")
