@@ -52,10 +52,11 @@ def owner(h: int, workers: int) -> int:
 
 # ---------------------------------------------------------------------------- the worker side
 _TEMPLATE = '''
-def expand(frontier, gbase, W, me, seen, known, nxt, nxt_par, nxt_fp, props, prop_states, prop_par, proposed,
+def expand(frontier, gbase, W, me, seen, known, nxt, nxt_par, nxt_fp, props, prop_states, prop_par,
            reach, pend, stuck):
     """Expand frontier; returns (transitions, finding or None)."""
     seen_add = seen.add
+    known_add = known.add
     nxt_app = nxt.append
     par_app = nxt_par.append
     fp_app = nxt_fp.append
@@ -86,9 +87,9 @@ def expand(frontier, gbase, W, me, seen, known, nxt, nxt_par, nxt_fp, props, pro
 {neg}{inv}                    if pend:
                         reach(t)
                 else:
-                    if h in known or h in proposed:
+                    if h in known:
                         continue
-                    proposed.add(h)
+                    known_add(h)
                     props[o].append(h)
                     prop_states[o].append(t)
                     prop_par[o].append(gid)
@@ -136,9 +137,10 @@ def _load(spec_path: str, model_name: str | None, defines: list[str] | None) -> 
 
 
 class Worker:
-    def __init__(self, me: int, W: int, spec_path: str, model_name, defines, symmetry: bool, safe: bool = False):
+    def __init__(self, me: int, W: int, spec_path: str, model_name, defines, symmetry: bool, safe: bool = False,
+                 model: Model | None = None):
         self.me, self.W = me, W
-        self.model = _load(spec_path, model_name, defines)
+        self.model = model if model is not None else _load(spec_path, model_name, defines)
         canon = None
         if symmetry:
             from .symmetry import canonicalizer
@@ -165,7 +167,6 @@ class Worker:
         self.props = [array("q") for _ in range(W)]
         self.prop_states: list[list] = [[] for _ in range(W)]
         self.prop_par = [array("q") for _ in range(W)]
-        self.proposed: set[int] = set()
 
     def _reach(self, depth: int):
         fns = dict(self.checks.reachables)
@@ -212,7 +213,7 @@ class Worker:
         try:
             ntr, found = self.expand_fn(self.frontier, self.gbase(), self.W, self.me, self.seen, self.known,
                                         self.nxt, self.nxt_par, self.nxt_fp, self.props, self.prop_states,
-                                        self.prop_par, self.proposed, reach, self.pending, self.checks.stuck)
+                                        self.prop_par, reach, self.pending, self.checks.stuck)
         except EvalError as e:
             ntr, found = 0, ("error", None, getattr(e, "state_id", self.gbase()), None, None)
         return {"transitions": ntr, "found": found}, [p.tobytes() for p in self.props]
@@ -259,11 +260,10 @@ class Worker:
                 except EvalError:
                     if found is None:
                         found = ("error", None, par[i], None, None)
-        self.n_proposed += len(self.proposed)
+        self.n_proposed += sum(len(p) for p in self.props)
         self.n_accepted += sum(a.count(1) for o, a in enumerate(answers) if o != self.me)
-        if len(known) + len(self.proposed) > KNOWN_MAX:
+        if len(known) > KNOWN_MAX:
             known.clear()
-        known.update(self.proposed)
         self._reset_props()
         return {"found": found, "new": len(self.nxt), "witnessed": self.witnessed}
 
@@ -307,11 +307,11 @@ class Worker:
         return self.parent[i], self.fparr[i]
 
 
-def _worker_main(conn, me, W, spec_path, model_name, defines, symmetry, safe):
+def _worker_main(conn, me, W, spec_path, model_name, defines, symmetry, safe, model=None):
     import gc
     gc.disable()
     try:
-        w = Worker(me, W, spec_path, model_name, defines, symmetry, safe)
+        w = Worker(me, W, spec_path, model_name, defines, symmetry, safe, model)
         conn.send(("ready", None))
     except BaseException as e:  # noqa: BLE001 - reported to the coordinator
         conn.send(("failed", "".join(traceback.format_exception(e))))
@@ -355,16 +355,19 @@ class WorkerFailed(RuntimeError):
 
 
 class _Pool:
-    def __init__(self, W: int, spec_path: str, model_name, defines, symmetry: bool, safe: bool):
-        # fork where there is one: the worker starts with the modules already imported (it
-        # still compiles the model itself, from the spec's path, model name and overrides)
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    def __init__(self, W: int, spec_path: str, model_name, defines, symmetry: bool, safe: bool,
+                 model: Model | None = None):
+        # fork where there is one: the worker starts with the modules imported and the
+        # model compiled (inherited, not pickled); elsewhere it compiles the model itself
+        # from the spec's path, model name and overrides
+        fork = "fork" in mp.get_all_start_methods()
+        ctx = mp.get_context("fork" if fork else "spawn")
         self.conns = []
         self.procs = []
         for me in range(W):
             a, b = ctx.Pipe()
             p = ctx.Process(target=_worker_main, args=(b, me, W, str(spec_path), model_name, list(defines or []),
-                                                       symmetry, safe), daemon=True)
+                                                       symmetry, safe, model if fork else None), daemon=True)
             p.start()
             b.close()
             self.conns.append(a)
@@ -419,7 +422,7 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
         canon = canonicalizer(model)
     fp = fingerprint_fn(canon, safe_hash(model) if safe else None)
     names = [n for n, _ in Checks.of(model).reachables]
-    pool = _Pool(W, spec_path, model_name, defines, symmetry, safe)
+    pool = _Pool(W, spec_path, model_name, defines, symmetry, safe, model)
     st = Stats()
     witnessed: dict[str, int] = {}
     found_raw = None
