@@ -291,7 +291,8 @@ class Worker:
         ru = _r.getrusage(_r.RUSAGE_SELF)
         return {"proposed": self.n_proposed, "accepted": self.n_accepted, "shipped": self.n_shipped,
                 "received": self.n_received, "known": len(self.known), "seen": len(self.seen),
-                "cpu": ru.ru_utime + ru.ru_stime}
+                "cpu": ru.ru_utime + ru.ru_stime,
+                "phases": {k: round(v, 2) for k, v in sorted(getattr(self, "phase", {}).items())}}
 
     def commit(self):
         self.parent.extend(self.nxt_par)
@@ -316,11 +317,14 @@ def _worker_main(conn, me, W, spec_path, model_name, defines, symmetry, safe, mo
     except BaseException as e:  # noqa: BLE001 - reported to the coordinator
         conn.send(("failed", "".join(traceback.format_exception(e))))
         return
+    phase: dict[str, float] = {}
+    w.phase = phase
     while True:
         try:
             cmd, *args = conn.recv()
         except EOFError:
             return
+        c0 = time.process_time()
         try:
             if cmd == "stop":
                 conn.send(("ok", {"peak_rss_mib": peak_rss_mib()}))
@@ -344,6 +348,7 @@ def _worker_main(conn, me, W, spec_path, model_name, defines, symmetry, safe, mo
                 conn.send(("ok", None))
             else:
                 conn.send(("ok", getattr(w, cmd)(*args)))
+            phase[cmd] = phase.get(cmd, 0.0) + time.process_time() - c0
         except BaseException as e:  # noqa: BLE001
             conn.send(("failed", "".join(traceback.format_exception(e))))
             return
