@@ -271,10 +271,14 @@ class Run:
             self.skip(f, f"client {c} is not running")
             return
         if f.action == "kill":
+            # stamped as soon as the signal is sent, before the process is reaped: the
+            # service sees its connections drop (an etcd campaign cancelled, say) at once,
+            # and the client can write nothing after SIGKILL
+            p.signal(signal.SIGKILL)
+            rec.record({"kind": "kill"}, {}, node=c)
             p.kill()
             self.paused.discard(c)
             self.clients[c] = None
-            rec.record({"kind": "kill"}, {}, node=c)
         elif f.action == "pause":
             if c in self.paused or not p.stop():
                 self.skip(f, f"client {c} is already paused or gone")
