@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .diagnostics import Diagnostic, SpecError
+from .diagnostics import Diagnostic, SpecError, span_text
 from .model import Model
 
 COUNTERS = ("messages", "deliveries", "steps", "ticks")
@@ -76,16 +76,6 @@ class Measure:
     cond: Callable[[tuple], bool]
     text: str                      # the condition as written
     origin: str                    # "spec" | "given" | "reachable <Name>"
-
-
-def _span_text(source: str, sp) -> str:
-    lines = source.splitlines()
-    if sp.line == sp.end_line:
-        return lines[sp.line - 1][sp.col - 1:sp.end_col - 1].strip()
-    first = lines[sp.line - 1][sp.col - 1:].strip()
-    rest = [lines[i].strip() for i in range(sp.line, sp.end_line - 1)]
-    last = lines[sp.end_line - 1][:sp.end_col - 1].strip()
-    return " ".join([first, *rest, last]).strip()
 
 
 _UNTIL = re.compile(r"^\s*(?:(?P<name>[A-Za-z_]\w*)\s*:\s*)?(?P<counter>\w+)\s+until\s+(?P<cond>.+?)\s*$", re.S)
@@ -132,14 +122,14 @@ def measures_for(model: Model, given: int = 0) -> list[Measure]:
     then the `given` ones that `load_with_measures` appended."""
     src = model.spec.source
     own = model.measures[:len(model.measures) - given]
-    out = [Measure(mf.name, mf.counter, mf.cond, _span_text(src, mf.decl.cond.span), "spec") for mf in own]
+    out = [Measure(mf.name, mf.counter, mf.cond, span_text(src, mf.decl.cond.span), "spec") for mf in own]
     if not own:
         reach = model.of_kind("reachable")
         if reach:
             p = reach[0]
-            text = " and ".join(_span_text(src, c.span) for c in p.decl.conjuncts)
+            text = " and ".join(span_text(src, c.span) for c in p.decl.conjuncts)
             out.append(Measure("Election", "messages", p.check, text, f"reachable {p.name}"))
-    out += [Measure(mf.name, mf.counter, mf.cond, _span_text(src, mf.decl.cond.span), "given")
+    out += [Measure(mf.name, mf.counter, mf.cond, span_text(src, mf.decl.cond.span), "given")
             for mf in model.measures[len(model.measures) - given:] if given]
     if not out:
         raise SpecError(Diagnostic("E420", f"{model.spec.file}: no measure to compute", None,
@@ -1308,17 +1298,21 @@ def _model_text(path: Path, model: str) -> str:
     return (f"N={sizes}" + "".join(f", {c}" for c in consts) + "; " + text).replace("|", "\\|")
 
 
+def _section_specs(d: Path):
+    """(stem, path, model, digest) of each spec of the section that is in d."""
+    for stem in SECTION_SPECS:
+        path = d / f"{stem}.elect"
+        if path.exists():
+            model = SECTION_MODELS.get(stem, "default")
+            yield stem, path, model, _digest(path, model)
+
+
 def series_of_cache(spec_dir: str | Path = "spec") -> list[Series]:
     """The chart's lines for the section: current rows of spec_dir/cost.json."""
     d = Path(spec_dir)
     cache = _read_cache(d / CACHE)
     out = []
-    for stem in SECTION_SPECS:
-        path = d / f"{stem}.elect"
-        if not path.exists():
-            continue
-        model = SECTION_MODELS.get(stem, "default")
-        digest = _digest(path, model)
+    for stem, path, model, digest in _section_specs(d):
         cf = CLOSED_FORMS.get(stem)
         cf = cf if cf is not None and model in cf.models else None
         sr = Series(cf.protocol if cf else _SECTION_NAMES.get(stem, stem), cf, [], [], model)
@@ -1434,12 +1428,7 @@ def refresh_cost_cache(spec_dir: str | Path = "spec", *, force: bool = False,
     and the larger sizes of that spec are not tried; `force` computes every row again."""
     d = Path(spec_dir)
     cache = _read_cache(d / CACHE)
-    for stem in SECTION_SPECS:
-        path = d / f"{stem}.elect"
-        if not path.exists():
-            continue
-        model = SECTION_MODELS.get(stem, "default")
-        digest = _digest(path, model)
+    for stem, path, model, digest in _section_specs(d):
         too_big = None
         for n in SECTION_SIZES:
             old = cache.get((stem, model, n))
