@@ -881,6 +881,12 @@ class Gen:
             dsts = [str(j) for j in range(lo, hi + 1) if j != cx.self_id]
         else:
             d = self.ex(st.to, cx)
+            if isinstance(getattr(st.to, "ty", None), IntT):
+                # a number names a process of an ordered id type: it must be one
+                kind = self.ts.messages[mname].receiver
+                lo, hi = self.ids[kind]
+                if not (_is_lit(d) and lo <= int(d) <= hi):
+                    d = f"check_id({d}, {lo}, {hi}, {kind!r}, {self.span_ref(st.to.span)})"
             if not _is_lit(d):
                 t = self.tmp()
                 out.append(pad + f"{t} = {d}")
@@ -1383,7 +1389,7 @@ def compile_model(ts: TypedSpec, cfg: ModelConfig):
     ns: dict[str, Any] = {
         "setat": runtime.setat, "ms_add": runtime.ms_add, "ms_add_many": runtime.ms_add_many, "ms_count": runtime.ms_count,
         "ms_remove": runtime.ms_remove, "fifo_push": runtime.fifo_push, "fifo_pop": runtime.fifo_pop,
-        "check_range": runtime.check_range, "check_key": runtime.check_key, "div": runtime.div,
+        "check_range": runtime.check_range, "check_id": runtime.check_id, "check_key": runtime.check_key, "div": runtime.div,
         "mod": runtime.mod, "smin": runtime.smin, "smax": runtime.smax, "head": runtime.head,
         "last": runtime.last, "seq_at": runtime.seq_at, "seq_set": runtime.seq_set,
         "ordered_iter": runtime.ordered_iter, "map_build": map_build, "EMPTY": frozenset(),

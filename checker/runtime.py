@@ -70,6 +70,14 @@ def check_range(v, lo, hi, sid):
                     "widen the range in the declaration, or add a guard that stops the step")
 
 
+def check_id(v, lo, hi, kind, sid):
+    """A number used as the id of a process of an ordered id type."""
+    if lo <= v <= hi:
+        return v
+    raise EvalError("E506", f"there is no {kind} {v}: {kind} ids are {lo}..{hi}", sid,
+                    "guard the step so that it sends only to existing processes")
+
+
 def check_key(k, lo, hi, sid):
     if lo <= k <= hi:
         return k - lo

@@ -1608,7 +1608,8 @@ class Encoder:
         for p, h, st in self.sends():
             if st.msg.func.id != name:
                 continue
-            k = p.name if isinstance(st, A.Broadcast) else getattr(st.to.ty, "name", None)
+            k = p.name if isinstance(st, A.Broadcast) else \
+                self.ts.messages[name].receiver if isinstance(st.to.ty, IntT) else getattr(st.to.ty, "name", None)
             if k in self.ids and k not in kinds:
                 kinds.append(k)
         return sorted(kinds, key=lambda k: self.ids[k][0])
@@ -2424,7 +2425,18 @@ class Encoder:
             lo, hi = self.ids[cx.proc.name]
             dsts = [self.iv(j) for j in range(lo, hi + 1) if j != src]
         else:
-            dsts = [self.ev(st.to, cx)]
+            d = self.ev(st.to, cx)
+            if isinstance(getattr(st.to, "ty", None), IntT):
+                # a number names a process of an ordered id type: it must be one
+                kind = self.ts.messages[name].receiver
+                lo, hi = self.ids[kind]
+                n = num(d)
+                if n is None:
+                    self.error(cx, disj([d < lo, d > hi]), "E506", f"no {kind} has this id: {kind} ids are "
+                               f"{lo}..{hi}", st.to.span)
+                elif not lo <= n <= hi:
+                    self.error(cx, TRUE, "E506", f"there is no {kind} {n}: {kind} ids are {lo}..{hi}", st.to.span)
+            dsts = [d]
         for d in dsts:
             self.put(cx, name, src, d, vals, st.span)
 

@@ -618,9 +618,14 @@ class Checker:
                          f"{sc.process.name}; a handler's sender must have one kind", st.span)
             m.sender = m.sender or sc.process.name
         if isinstance(st, A.Send):
-            t = self.expr(st.to, sc)
-            if not isinstance(t, (IdT, AnyT)):
-                self.err("E318", f"send needs a process id after 'to', found {t}", st.to.span)
+            rid = self.ts.idtypes.get(m.receiver) if m.receiver else None
+            t = self.expr(st.to, sc, rid)
+            if isinstance(t, IntT) and rid is not None and not rid.symmetric:
+                pass            # a number names a process of an ordered id type (range-checked when sent)
+            elif not isinstance(t, (IdT, AnyT)):
+                self.err("E318", f"send needs a process id after 'to', found {t}", st.to.span,
+                         hint="a number names a process only where its id type is not `symmetric`"
+                         if rid is not None else None)
             elif isinstance(t, IdT) and t.name not in self.ts.processes:
                 self.err("E318", f"'{t.name}' ids are not processes: no `process {t.name}` is declared", st.to.span)
             elif isinstance(t, IdT) and m.receiver and m.receiver != t.name:
@@ -1113,7 +1118,12 @@ class Checker:
                     self.err("E337", f"'{a.name}' is given twice", a.span)
                 seen.add(a.name)
                 if a.name in ("src", "dst"):
-                    t = self.expr(a.value, sc)
+                    msg = self.ts.messages[args[0].value.id]
+                    kind = msg.receiver if a.name == "dst" else (msg.sender or msg.receiver)
+                    rid = self.ts.idtypes.get(kind) if kind else None
+                    t = self.expr(a.value, sc, rid)
+                    if isinstance(t, IntT) and rid is not None and not rid.symmetric:
+                        continue    # a number names a process of an ordered id type
                     if not isinstance(t, (IdT, AnyT)):
                         self.err("E337", f"'{a.name}' must be a process id, found {t}", a.value.span)
                     continue

@@ -323,3 +323,18 @@ def test_prove_paxos_promises_need_what_is_in_flight():
     assert [b.prop for b in res.broken] == ["PromisesAreKept"]
     assert res.step["kind"] == "deliver" and res.step["name"] == "Promise"
 
+
+
+def test_numbers_naming_processes_are_encoded_like_the_explicit_model():
+    """`send M to N` and `pending(M, dst=N)` with a number: bmc and prove see the same
+    sends as the explicit model (they once went nowhere), and a send to a number that
+    is no process is an evaluation error in both engines."""
+    path = "tests/checker/symbolic_fixtures/ordered_ids.elect"
+    res = S.bmc(encoder(path, "default", 3), 3)
+    assert res.verdict == "holds"
+    res = prove(str(ROOT / path), "Got", [])
+    assert res.verdict == "not-inductive" and res.explicit_agrees
+    assert res.step["kind"] == "deliver"
+    enc = encoder(path, "overflow", 2)
+    res = S.bmc(enc, 2)
+    assert res.verdict == "error" and res.depth == 0 and res.error.code == "E506"   # as `elect check`: after 0 steps
