@@ -337,4 +337,4 @@ def test_numbers_naming_processes_are_encoded_like_the_explicit_model():
     assert res.step["kind"] == "deliver"
     enc = encoder(path, "overflow", 2)
     res = S.bmc(enc, 2)
-    assert res.verdict == "error" and res.depth == 0 and res.error.code == "E506"   # as `elect check`: after 0 steps
+    assert res.verdict == "error" and res.depth == 0 and res.error[2] == "E506"   # as `elect check`: after 0 steps
