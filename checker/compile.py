@@ -318,6 +318,10 @@ class Gen:
         if kind == "const":
             v = self.consts[e.id]
             return repr(v)
+        if kind == "down":          # the set of crashed processes (empty when nothing crashes)
+            if self.layout.down is None:
+                return "EMPTY"
+            return self.slot(self.layout.down, cx)
         if kind == "enum":
             return str(ref[2])
         if kind == "typeset":
