@@ -1799,7 +1799,10 @@ class Encoder:
         if m is None:
             raise self.refuse("E601", f"this expression ({type(e).__name__}) is not supported by the symbolic "
                               "encoding", e.span)
-        return m(e, cx)
+        v = m(e, cx)
+        if getattr(e, "unwrap", False) and isinstance(v, Opt):
+            return v.val                # an optional tested `!= none` on the way here
+        return v
 
     def ev_IntLit(self, e, cx):
         return self.iv(e.value)

@@ -99,12 +99,80 @@ class Scope:
     in_property: str | None = None     # property kind
     in_def: bool = False
     handler: A.Handler | None = None
+    nonnone: frozenset = frozenset()   # optional expressions (their keys, see `opt_key`) known not none here
 
     def child(self, **more: Ty) -> "Scope":
         s = Scope(self.process, dict(self.locals), self.can_assign_state, self.in_property, self.in_def,
-                  self.handler)
+                  self.handler, self.nonnone)
         s.locals.update(more)
+        if more:
+            s.forget(more)
         return s
+
+    def narrowed(self, keys) -> "Scope":
+        s = self.child()
+        s.nonnone = self.nonnone | frozenset(keys)
+        return s
+
+    def forget(self, names) -> None:
+        """A name bound anew: what was known of the old one no longer holds."""
+        if self.nonnone:
+            self.nonnone = frozenset(k for k in self.nonnone if k.split(".")[0] not in names)
+
+
+def opt_key(e: A.Expr) -> str | None:
+    """A name for an expression whose value narrowing can follow: `x`, `self.x`, `n.best.owner`."""
+    if isinstance(e, A.Name):
+        return e.id
+    if isinstance(e, A.SelfRef):
+        return "self"
+    if isinstance(e, A.FieldAccess):
+        if isinstance(e.obj, A.SelfRef):
+            return e.name                   # self.x is the field x
+        k = opt_key(e.obj)
+        return None if k is None else f"{k}.{e.name}"
+    return None
+
+
+def none_facts(c: A.Expr, truth: bool) -> set[str]:
+    """Keys of optionals that are not none wherever `c` evaluates to `truth`."""
+    if isinstance(c, A.Compare) and c.op in ("==", "!="):
+        for x, y in ((c.left, c.right), (c.right, c.left)):
+            if isinstance(y, A.NoneLit):
+                k = opt_key(x)
+                if k is not None and (c.op == "!=") == truth:
+                    return {k}
+        return set()
+    if isinstance(c, A.Unary) and c.op == "not":
+        return none_facts(c.operand, not truth)
+    if isinstance(c, A.BoolChain) and (c.op == "and") == truth:
+        out: set[str] = set()
+        for x in c.items:
+            out |= none_facts(x, truth)
+        return out
+    return set()
+
+
+def assigned_roots(stmts: list[A.Stmt]) -> set[str]:
+    """Names a block assigns to (the root of each target) or binds anew."""
+    out: set[str] = set()
+    for st in stmts:
+        if isinstance(st, A.Assign):
+            t = st.target
+            while isinstance(t, (A.FieldAccess, A.Index)):
+                t = t.obj
+            if isinstance(t, A.Name):
+                out.add(t.id)
+        elif isinstance(st, (A.Let, A.Choose)):
+            out.add(st.name)
+        elif isinstance(st, A.If):
+            for _, body in st.branches:
+                out |= assigned_roots(body)
+            out |= assigned_roots(st.orelse or [])
+        elif isinstance(st, A.For):
+            out.add(st.name)
+            out |= assigned_roots(st.body)
+    return out
 
 
 class Checker:
@@ -575,11 +643,15 @@ class Checker:
         elif isinstance(st, A.Pass):
             pass
         elif isinstance(st, A.If):
+            # a branch knows what its test and the failed tests before it tell of optionals,
+            # unless the branch assigns to them
+            before: set[str] = set()
             for c, body in st.branches:
-                self.cond(c, sc, "an if")
-                self.block(body, sc.child())
+                self.cond(c, sc.narrowed(before) if before else sc, "an if")
+                self._narrowed_block(body, sc, before | none_facts(c, True))
+                before |= none_facts(c, False)
             if st.orelse is not None:
-                self.block(st.orelse, sc.child())
+                self._narrowed_block(st.orelse, sc, before)
         elif isinstance(st, A.For):
             t = self.expr(st.src, sc)
             if not isinstance(t, (SetT, AnyT, SeqT)):
@@ -592,11 +664,22 @@ class Checker:
         else:
             self.err("E399", "unsupported statement", st.span)
 
+    def _narrowed_block(self, body: list[A.Stmt], sc: Scope, facts: set[str]):
+        """Check a block knowing `facts` until a statement assigns what they speak of."""
+        inner = sc.narrowed(facts) if facts else sc.child()
+        for st in body:
+            self.stmt(st, inner)
+            if inner.nonnone:
+                changed = assigned_roots([st])
+                if changed:
+                    inner.nonnone = frozenset(k for k in inner.nonnone if k.split(".")[0] not in changed)
+
     def bind(self, sc: Scope, name: str, t: Ty, span: Span):
         if sc.process and name in sc.process.fields:
             self.err("E204", f"'{name}' hides the field of the same name", span,
                      hint="pick another name for the local value")
         sc.locals[name] = t
+        sc.forget([name])
 
     def send(self, st, sc: Scope):
         msg = st.msg
@@ -730,6 +813,9 @@ class Checker:
 
     def expr(self, e: A.Expr, sc: Scope, expected: Ty | None = None) -> Ty:
         t = self._expr(e, sc, expected)
+        if isinstance(t, OptT) and sc.nonnone and opt_key(e) in sc.nonnone:
+            t = t.inner                     # tested `!= none` on the way here: the value itself
+            e.unwrap = True
         e.ty = t
         return t
 
@@ -768,13 +854,17 @@ class Checker:
                 self.err("E327", f"'-' needs an int, found {t}", e.span)
             return INT
         if isinstance(e, A.BoolChain):
+            # `x != none and x.f`, `x == none or x.f`: what the items before tell of x
+            known: set[str] = set()
             for x in e.items:
-                self.cond(x, sc, f"'{e.op}'")
+                self.cond(x, sc.narrowed(known) if known else sc, f"'{e.op}'")
+                known |= none_facts(x, e.op == "and")
             return BOOL
         if isinstance(e, A.Binary):
             if e.op == "implies":
                 self.cond(e.left, sc, "'implies'")
-                self.cond(e.right, sc, "'implies'")
+                facts = none_facts(e.left, True)
+                self.cond(e.right, sc.narrowed(facts) if facts else sc, "'implies'")
                 return BOOL
             return self.arith(e, sc, expected)
         if isinstance(e, A.Compare):
@@ -790,8 +880,8 @@ class Checker:
             return SetT(INT)
         if isinstance(e, A.CondExpr):
             self.cond(e.cond, sc, "'if'")
-            a = self.expr(e.then, sc, expected)
-            b = self.expr(e.orelse, sc, expected)
+            a = self.expr(e.then, sc.narrowed(none_facts(e.cond, True)), expected)
+            b = self.expr(e.orelse, sc.narrowed(none_facts(e.cond, False)), expected)
             j = join(a, b)
             if j is None:
                 self.err("E328", f"the two branches have different types: {a} and {b}", e.span)
@@ -942,7 +1032,8 @@ class Checker:
         ot = self.expr(e.obj, sc)
         if isinstance(ot, OptT):
             self.err("E329", f"'{e.name}' of an optional value: it may be none", e.span,
-                     hint="test it first: `if x != none:` does not narrow; keep a non-optional copy")
+                     hint="test it first, in the same expression or an enclosing if: "
+                          "`x != none and x.f`, `if x != none: ... x.f`")
             return ANY
         if isinstance(ot, IdT):
             p = self.ts.processes.get(ot.name)
