@@ -822,6 +822,10 @@ class Checker:
     def _expr(self, e: A.Expr, sc: Scope, expected: Ty | None) -> Ty:
         if isinstance(e, A.IntLit):
             return INT
+        if isinstance(e, A.OptMark):
+            self.err("E106", "'?' marks an optional type; it is not an operator on values", e.span,
+                     hint="test a value with `x != none`")
+            return ANY
         if isinstance(e, A.BoolLit):
             return BOOL
         if isinstance(e, A.NoneLit):

@@ -76,6 +76,11 @@ class NoneLit(Expr):
 
 
 @dataclass(eq=False)
+class OptMark(Expr):             # `T?` where the expression grammar reads a type
+    inner: Expr
+
+
+@dataclass(eq=False)
 class SelfRef(Expr):
     pass
 

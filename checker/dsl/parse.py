@@ -320,12 +320,17 @@ class _Build(Transformer):
     # ---- types ----
     @v_args(meta=True)
     def type(self, meta, c):
-        t = self._to_type(c[0])
-        if len(c) > 1:
-            t = A.TOptional(self.sp(meta), t)
-        return t
+        return self._to_type(c[0])
+
+    @v_args(meta=True)
+    def opt_mark(self, meta, c):
+        return A.OptMark(self.sp(meta), c[0])
 
     def _to_type(self, e) -> A.TypeExpr:
+        if isinstance(e, A.OptMark):
+            return A.TOptional(e.span, self._to_type(e.inner))
+        if isinstance(e, A.RangeExpr) and isinstance(e.hi, A.OptMark):     # `0..MAX?`
+            return A.TOptional(e.span, A.TRange(e.span, e.lo, e.hi.inner))
         if isinstance(e, A.Name):
             return A.TName(e.span, e.id)
         if isinstance(e, A.Index) and isinstance(e.obj, A.Name):
