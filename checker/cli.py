@@ -199,16 +199,8 @@ def cmd_check(args) -> int:
 
 
 def _eval_error(res) -> int:
-    from .diagnostics import Diagnostic
     from .report.text import render_text
-    e = res.error
-    src = None
-    if e.span is not None:
-        try:
-            src = open(e.span.file).read()
-        except OSError:
-            src = None
-    print(e.diagnostic().render(src), file=sys.stderr)
+    print(res.error.render(), file=sys.stderr)
     if res.trace is not None:
         print("  note: the run that led there:", file=sys.stderr)
         print(render_text(res.trace, color=False), file=sys.stderr)

@@ -103,6 +103,17 @@ class EvalError(Exception):
     def diagnostic(self) -> Diagnostic:
         return Diagnostic(self.code, self.message, self.span, [self.hint] if self.hint else [])
 
+    def render(self) -> str:
+        """The diagnostic with the source line it points at (read from the span's file)."""
+        src = None
+        if self.span is not None:
+            try:
+                with open(self.span.file) as f:
+                    src = f.read()
+            except OSError:
+                src = None
+        return self.diagnostic().render(src)
+
 
 def span_text(source: str, sp: Span) -> str:
     """The source text a span covers, on one line: the lines of a multi-line span are

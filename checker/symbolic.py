@@ -2353,12 +2353,16 @@ class Encoder:
         if v is NONE or isinstance(v, Opt):
             return
         lo, hi = self.bounds(ty)
+        self.check_in(v, lo, hi, cx, span, "E501", lambda n: f"value {n} is outside its declared range {lo}..{hi}",
+                      f"a value outside its declared range {lo}..{hi}")
+
+    def check_in(self, v, lo: int, hi: int, cx: Ctx, span, code: str, known, unknown: str):
+        """An evaluation error `code` where v is outside lo..hi (`known(n)` names a constant v)."""
         n = num(v)
-        if n is not None:
-            if not lo <= n <= hi:
-                self.error(cx, TRUE, "E501", f"value {n} is outside its declared range {lo}..{hi}", span)
-            return
-        self.error(cx, disj([v < lo, v > hi]), "E501", f"a value outside its declared range {lo}..{hi}", span)
+        if n is None:
+            self.error(cx, disj([v < lo, v > hi]), code, unknown, span)
+        elif not lo <= n <= hi:
+            self.error(cx, TRUE, code, known(n), span)
 
     def assign(self, st: A.Assign, cx: Ctx):
         t = st.target
@@ -2433,12 +2437,9 @@ class Encoder:
                 # a number names a process of an ordered id type: it must be one
                 kind = self.ts.messages[name].receiver
                 lo, hi = self.ids[kind]
-                n = num(d)
-                if n is None:
-                    self.error(cx, disj([d < lo, d > hi]), "E506", f"no {kind} has this id: {kind} ids are "
-                               f"{lo}..{hi}", st.to.span)
-                elif not lo <= n <= hi:
-                    self.error(cx, TRUE, "E506", f"there is no {kind} {n}: {kind} ids are {lo}..{hi}", st.to.span)
+                self.check_in(d, lo, hi, cx, st.to.span, "E506",
+                              lambda n: f"there is no {kind} {n}: {kind} ids are {lo}..{hi}",
+                              f"no {kind} has this id: {kind} ids are {lo}..{hi}")
             dsts = [d]
         for d in dsts:
             self.put(cx, name, src, d, vals, st.span)
@@ -3430,16 +3431,10 @@ def _bmc_error(args, enc: Encoder, res: BmcResult) -> int:
         print(f"internal error: bmc found an evaluation error at depth {res.depth} that the explicit model does "
               "not raise, please report", file=sys.stderr)
         return 3
-    src = None
-    if err.span is not None:
-        try:
-            src = Path(err.span.file).read_text()
-        except OSError:
-            src = None
     if args.json:
         print(json.dumps({**_bmc_json(args, model.config, res), "error": f"{err.code}: {err.message}"},
                          sort_keys=True))
-    print(err.diagnostic().render(src), file=sys.stderr)
+    print(err.render(), file=sys.stderr)
     tr = model.trace(res.states, res.labels, {"verdict": "error", "engine": "bmc"})
     from .report.text import render_text
     print("  note: the run that led there:", file=sys.stderr)

@@ -223,37 +223,50 @@ def expand(frontier, j, ntr, nxt, base, seen, parent, fparr, pend, reach, stuck,
 TICK_MASK = 1023
 
 
-def make_expander(checks: Checks, succ: Callable, fp: Callable, edge_hook: Callable | None = None,
-                  mask: int = TICK_MASK, neg: Callable | None = None) -> Callable:
-    """The level loop, generated for this model's properties (see the module docstring).
-    With `neg`, every new state is scanned for negative ints (see visited.py): the loop
-    stops with 'negative' at the first, for the search to restart with safe fingerprints."""
-    ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError, "neg": neg}
+def property_code(checks: Checks, ns: dict[str, Any], inv_pad: int, *, transition: str, invariant: str,
+                  negative: str | None) -> tuple[str, str, str, str]:
+    """The checks a generated level loop makes, as source (pre, edge, inv, neg): `pre` per
+    expanded state s, `edge` per successor t (transition properties, tested only when t
+    changed what they read), `inv` and `neg` per new state, indented by `inv_pad`. The
+    given return values end the loop ({i} is the property's index); the functions and
+    names they refer to are put in `ns`."""
     pre: list[str] = []
     edge: list[str] = []
-    p12, p16 = " " * 12, " " * 16
+    p12, p16, pi = " " * 12, " " * 16, " " * inv_pad
     for i, (name, fn, ks) in enumerate(checks.transitions):
         ns[f"T{i}"] = fn
         ns[f"TN{i}"] = name
+        ret = transition.format(i=i)
         if ks is None:
-            edge.append(f"{p16}if not T{i}(s, t):\n{p16}    return j, ntr, ('transition', TN{i}, sid, t)\n")
+            edge.append(f"{p16}if not T{i}(s, t):\n{p16}    return {ret}\n")
             continue
         pre.append(f"{p12}ok{i} = T{i}(s, s)\n")
         conds = [f"not ok{i}"]
         for k in ks:
             pre.append(f"{p12}s{i}_{k} = s[{k}]\n")
             conds.append(f"t[{k}] is not s{i}_{k}")
-        edge.append(f"{p16}if ({' or '.join(conds)}) and not T{i}(s, t):\n"
-                    f"{p16}    return j, ntr, ('transition', TN{i}, sid, t)\n")
-    if edge_hook is not None:
-        edge.append(f"{p16}hook(s, t)\n")
+        edge.append(f"{p16}if ({' or '.join(conds)}) and not T{i}(s, t):\n{p16}    return {ret}\n")
     inv = []
     for i, (name, fn) in enumerate(checks.invariants):
         ns[f"I{i}"] = fn
         ns[f"IN{i}"] = name
-        inv.append(f"{p16}if not I{i}(t):\n{p16}    return j, ntr, ('invariant', IN{i}, len(parent) - 1, None)\n")
-    negc = f"{p16}if neg(t):\n{p16}    return j, ntr, 'negative'\n" if neg is not None else ""
-    src = _TEMPLATE.format(pre="".join(pre), edge="".join(edge), inv="".join(inv), mask=mask, neg=negc)
+        inv.append(f"{pi}if not I{i}(t):\n{pi}    return {invariant.format(i=i)}\n")
+    negc = f"{pi}if neg(t):\n{pi}    return {negative}\n" if negative is not None else ""
+    return "".join(pre), "".join(edge), "".join(inv), negc
+
+
+def make_expander(checks: Checks, succ: Callable, fp: Callable, edge_hook: Callable | None = None,
+                  mask: int = TICK_MASK, neg: Callable | None = None) -> Callable:
+    """The level loop, generated for this model's properties (see the module docstring).
+    With `neg`, every new state is scanned for negative ints (see visited.py): the loop
+    stops with 'negative' at the first, for the search to restart with safe fingerprints."""
+    ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError, "neg": neg}
+    pre, edge, inv, negc = property_code(checks, ns, 16, transition="j, ntr, ('transition', TN{i}, sid, t)",
+                                         invariant="j, ntr, ('invariant', IN{i}, len(parent) - 1, None)",
+                                         negative="j, ntr, 'negative'" if neg is not None else None)
+    if edge_hook is not None:
+        edge += " " * 16 + "hook(s, t)\n"
+    src = _TEMPLATE.format(pre=pre, edge=edge, inv=inv, mask=mask, neg=negc)
     exec(compile(src, "<elect level loop>", "exec"), ns)
     return ns["expand"]
 

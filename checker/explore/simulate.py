@@ -284,13 +284,7 @@ def cmd_simulate(args) -> int:
                     "steps_shrunk": len(v.states) - 1, "reproduce": command})
         if v.kind == "error":
             e = v.error
-            src = None
-            if e.span is not None:
-                try:
-                    src = open(e.span.file).read()
-                except OSError:
-                    src = None
-            print(e.diagnostic().render(src), file=sys.stderr)
+            print(e.render(), file=sys.stderr)
             print(f"  note: found by run {v.run}; reproduce it with: {command}", file=sys.stderr)
             if v.states:
                 from ..report.text import render_text

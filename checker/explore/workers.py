@@ -37,7 +37,8 @@ from typing import Any, Callable
 
 from ..diagnostics import EvalError
 from ..model import Model
-from .bfs import Checks, Found, Progress, SearchResult, Stats, finish, peak_rss_mib, replay_fingerprints, rss_mib
+from .bfs import (Checks, Found, Progress, SearchResult, Stats, finish, peak_rss_mib, property_code,
+                  replay_fingerprints, rss_mib)
 from .visited import fingerprint_fn, safe_hash, scanner
 
 KNOWN_MAX = 4_000_000       # fingerprints a worker remembers having proposed (then forgets them all)
@@ -102,27 +103,11 @@ def expand(frontier, gbase, W, me, seen, known, nxt, nxt_par, nxt_fp, props, pro
 
 def make_worker_expander(checks: Checks, succ: Callable, fp: Callable, neg: Callable | None) -> Callable:
     ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError, "neg": neg}
-    pre, edge, inv = [], [], []
-    p12, p16, p20 = " " * 12, " " * 16, " " * 20
-    for i, (name, fn, ks) in enumerate(checks.transitions):
-        ns[f"T{i}"] = fn
-        ns[f"TN{i}"] = name
-        if ks is None:
-            edge.append(f"{p16}if not T{i}(s, t):\n{p16}    return ntr, ('transition', TN{i}, gid, fp(t), t)\n")
-            continue
-        pre.append(f"{p12}ok{i} = T{i}(s, s)\n")
-        conds = [f"not ok{i}"]
-        for k in ks:
-            pre.append(f"{p12}s{i}_{k} = s[{k}]\n")
-            conds.append(f"t[{k}] is not s{i}_{k}")
-        edge.append(f"{p16}if ({' or '.join(conds)}) and not T{i}(s, t):\n"
-                    f"{p16}    return ntr, ('transition', TN{i}, gid, fp(t), t)\n")
-    for i, (name, fn) in enumerate(checks.invariants):
-        ns[f"I{i}"] = fn
-        ns[f"IN{i}"] = name
-        inv.append(f"{p20}if not I{i}(t):\n{p20}    return ntr, ('invariant', IN{i}, gid, h, None)\n")
-    negc = f"{p20}if neg(t):\n{p20}    return ntr, ('negative', None, gid, h, None)\n" if neg is not None else ""
-    src = _TEMPLATE.format(pre="".join(pre), edge="".join(edge), inv="".join(inv), neg=negc)
+    pre, edge, inv, negc = property_code(checks, ns, 20, transition="ntr, ('transition', TN{i}, gid, fp(t), t)",
+                                         invariant="ntr, ('invariant', IN{i}, gid, h, None)",
+                                         negative="ntr, ('negative', None, gid, h, None)" if neg is not None
+                                         else None)
+    src = _TEMPLATE.format(pre=pre, edge=edge, inv=inv, neg=negc)
     exec(compile(src, "<elect worker loop>", "exec"), ns)
     return ns["expand"]
 
@@ -160,6 +145,7 @@ class Worker:
         self.pending = [n for n, _ in self.checks.reachables]
         self.witnessed: dict[str, int] = {}
         self.n_proposed = self.n_accepted = self.n_shipped = self.n_received = 0
+        self.phase: dict[str, float] = {}      # CPU seconds per command (ELECT_WORKER_STATS)
         self._reset_props()
 
     def _reset_props(self):
@@ -292,7 +278,7 @@ class Worker:
         return {"proposed": self.n_proposed, "accepted": self.n_accepted, "shipped": self.n_shipped,
                 "received": self.n_received, "known": len(self.known), "seen": len(self.seen),
                 "cpu": ru.ru_utime + ru.ru_stime,
-                "phases": {k: round(v, 2) for k, v in sorted(getattr(self, "phase", {}).items())}}
+                "phases": {k: round(v, 2) for k, v in sorted(self.phase.items())}}
 
     def commit(self):
         self.parent.extend(self.nxt_par)
@@ -317,8 +303,7 @@ def _worker_main(conn, me, W, spec_path, model_name, defines, symmetry, safe, mo
     except BaseException as e:  # noqa: BLE001 - reported to the coordinator
         conn.send(("failed", "".join(traceback.format_exception(e))))
         return
-    phase: dict[str, float] = {}
-    w.phase = phase
+    phase = w.phase
     while True:
         try:
             cmd, *args = conn.recv()
