@@ -1,6 +1,6 @@
 """Benchmarks (`make bench`): Elect against the hand-written explorer, TLC and itself.
 
-    python bench/run.py [--quick] [--only NAME[,NAME]] [--repeat K] [--json FILE]
+    python bench/run.py [--quick] [--only NAME[,NAME]] [--repeat K (3)] [--json FILE]
 
 Every row is one process run to completion: `elect check ... --json` (or `elect
 simulate`), the hand-written Raft explorer of ../shared/bench (found beside the repo, or
@@ -270,8 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="skip the N=3 MAX_TERM=2 rows (minutes each)")
     ap.add_argument("--only", help="comma-separated: n4, n3t2, sym, workers, simulate, specs, tlc, symbolic")
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="run the side-by-side yardstick rows K times, alternately, and keep the median")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="run the side-by-side yardstick rows K times, alternately, and keep the median (3)")
     ap.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     a = ap.parse_args(argv)
     only = set(a.only.split(",")) if a.only else None
@@ -319,8 +319,14 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(h)
         rows.append(e)
         if w:
-            if e.seconds and w.seconds:
-                w.note = (w.note + " " if w.note else "") + f"{e.seconds / w.seconds:.2f}x faster than 1 worker"
+            # each 2-worker run is compared with the 1-worker run just before it (the
+            # machine's speed drifts over minutes), and the median of those ratios shown
+            pairs = sorted(x.seconds / y.seconds for x, y in zip(es, ws) if x.seconds and y.seconds)
+            if pairs:
+                each = ", ".join(f"{p:.2f}" for p in pairs)
+                w.note = (w.note + " " if w.note else "") + (
+                    f"{pairs[(len(pairs) - 1) // 2]:.2f}x faster than 1 worker"
+                    + (f" (median of run pairs {each})" if len(pairs) > 1 else ""))
                 if e.cpu and w.cpu:
                     w.note += f" (cpu {w.cpu / e.cpu:.2f}x of 1 worker's)"
             rows.append(w)

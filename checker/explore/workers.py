@@ -42,6 +42,7 @@ from .bfs import (Checks, Found, Progress, SearchResult, Stats, finish, peak_rss
 from .visited import fingerprint_fn, safe_hash, scanner
 
 KNOWN_MAX = 4_000_000       # fingerprints a worker remembers having proposed (then forgets them all)
+_FLIP = bytes([1, 0]) + bytes(254)      # seen (1) -> answer 0, not seen (0) -> answer 1
 BALANCE_SLACK = 0.05        # even out a level when a worker holds 5% more than its share
 
 
@@ -211,10 +212,10 @@ class Worker:
         for data in proposals:
             a = array("q")
             a.frombytes(data)
-            fresh = set(a)          # a worker proposes a fingerprint once per level
-            fresh -= seen
-            seen |= fresh
-            out.append(bytes(map(fresh.__contains__, a)))
+            # a worker proposes a fingerprint once per level; most were seen already
+            ans = bytes(map(seen.__contains__, a)).translate(_FLIP)
+            seen.update(compress(a, ans))
+            out.append(ans)
         return out
 
     def accept(self, answers: list[bytes], depth: int):
@@ -414,6 +415,7 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
     names = [n for n, _ in Checks.of(model).reachables]
     pool = _Pool(W, spec_path, model_name, defines, symmetry, safe, model)
     st = Stats()
+    _clock = _PhaseClock()
     witnessed: dict[str, int] = {}
     found_raw = None
     stopped = None
@@ -427,6 +429,7 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
             _merge_witnessed(witnessed, heads)
             sizes = pool.all("commit")
             st.distinct = sum(sizes)
+            _clock("start")
             while any(sizes) and found_raw is None:
                 if max_depth is not None and depth >= max_depth:
                     stopped = "max-depth"
@@ -440,12 +443,14 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
                     props.append([c.recv_bytes() for _ in range(W)])
                 st.transitions += sum(h["transitions"] for h in heads)
                 level_found = _first_found(heads)
+                _clock("expand")
                 # 2. decide: owner o gets every worker's proposals to o
                 for o, c in enumerate(pool.conns):
                     c.send(("decide",))
                     for w in range(W):
                         c.send_bytes(props[w][o])
                 answers = [[c.recv_bytes() for _ in range(W)] for c in pool.conns]   # answers[o][w]
+                _clock("decide")
                 # 3. accept: worker w gets the owners' answers to its proposals
                 for w, c in enumerate(pool.conns):
                     c.send(("accept", depth))
@@ -460,9 +465,12 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
                 if level_found is not None:
                     found_raw = level_found
                     break
+                _clock("accept")
                 # 4. balance
                 _balance(pool, new)
+                _clock("balance")
                 sizes = pool.all("commit")
+                _clock("commit")
                 if any(sizes):
                     depth += 1
                 st.depth = depth
@@ -483,6 +491,7 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
         elif found_raw is not None:
             found, run = _rebuild(model, pool, W, fp, found_raw)
         if os.environ.get("ELECT_WORKER_STATS"):
+            print(f"coordinator wall seconds: { {k: round(v, 2) for k, v in _clock.seconds.items()} }", file=sys.stderr)
             for w in range(W):
                 print(f"worker {w}: {pool.call(w, 'counters')}", file=sys.stderr)
     finally:
@@ -498,6 +507,20 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
         prog.tick(st, 0, force=True)
     pending = [n for n in names if n not in witnessed]
     return finish(model, fp, st, found, witnessed, pending, stopped, None, None, run=run)
+
+
+class _PhaseClock:
+    """Wall seconds per phase of the coordinator's level loop (ELECT_WORKER_STATS)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def __call__(self, phase: str):
+        now = time.perf_counter()
+        if phase != "start":
+            self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self.last
+        self.last = now
 
 
 def _first_found(heads: list[dict]):
