@@ -392,8 +392,6 @@ class Checker:
             if f.name in fields:
                 self.err("E202", f"field '{f.name}' is declared twice", f.span)
                 continue
-            if f.durable and f.ghost:
-                self.err("E308", "a ghost field is not process state: it cannot be durable", f.span)
             ty = self.resolve_type(f.type)
             fields[f.name] = FieldInfo(f.name, ty, f, f.durable, f.ghost)
         self.ts.processes[p.name] = ProcessInfo(p.name, idty, p, fields, list(p.handlers))
