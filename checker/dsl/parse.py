@@ -117,6 +117,9 @@ class _Build(Transformer):
     def field_mod(self, c):
         return str(c[0])
 
+    def ghost_mod(self, c):
+        return str(c[0])
+
     @v_args(meta=True)
     def field_decl(self, meta, c):
         mods = [x for x in c if isinstance(x, str) and not isinstance(x, Token)]
