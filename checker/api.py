@@ -101,22 +101,33 @@ def check_command(spec_path: str, cfg: ModelConfig) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def explain(model: Model, res: SearchResult) -> str | None:
-    """Which part of the property is false: the first false conjunct, as written."""
-    f = res.found
-    if f is None or f.kind not in ("invariant", "final", "transition"):
+def false_conjunct(properties, source: str, name: str, state: tuple, before: tuple | None = None) -> str | None:
+    """Which part of property `name` is false in `state` (after `before`, for a
+    transition property): its first false conjunct, as written (first line, then ...)."""
+    prop = next((p for p in properties if p.name == name), None)
+    if prop is None or prop.kind not in ("invariant", "final", "transition"):
         return None
-    prop = next(p for p in model.properties if p.name == f.prop)
-    s = res.states[-1]
-    src = model.spec.source.splitlines()
+    src = source.splitlines()
     for fn, c in zip(prop.conjuncts, prop.decl.conjuncts):
-        ok = fn(res.states[-2], s) if prop.kind == "transition" else fn(s)
+        try:
+            ok = fn(before, state) if prop.kind == "transition" else fn(state)
+        except Exception:  # noqa: BLE001 - an error in one conjunct is explained elsewhere
+            continue
         if not ok:
             sp = c.span
             if sp.line == sp.end_line:
                 return src[sp.line - 1][sp.col - 1:sp.end_col - 1].strip()
             return src[sp.line - 1][sp.col - 1:].strip() + " ..."
     return None
+
+
+def explain(model: Model, res: SearchResult) -> str | None:
+    """Which part of the violated property is false in the last state of the run."""
+    f = res.found
+    if f is None or f.kind not in ("invariant", "final", "transition"):
+        return None
+    return false_conjunct(model.properties, model.spec.source, f.prop, res.states[-1],
+                          res.states[-2] if len(res.states) > 1 else None)
 
 
 def check(spec_path: str, model: str | None = None, defines: list[str] | None = None, *,

@@ -264,21 +264,8 @@ def _fixed_bound_note(ts, mapping, model, defines, faults, fixed, items, outcome
 
 
 def _false_conjunct(t: Target, v) -> str | None:
-    prop = next((p for p in t.invariants + t.transitions if p.name == v.prop), None)
-    if prop is None:
-        return None
-    src = t.ts.source.splitlines()
-    for fn, c in zip(prop.conjuncts, prop.decl.conjuncts):
-        try:
-            ok = fn(v.before, v.state) if prop.kind == "transition" else fn(v.state)
-        except Exception:
-            continue
-        if not ok:
-            sp = c.span
-            if sp.line == sp.end_line:
-                return src[sp.line - 1][sp.col - 1:sp.end_col - 1].strip()
-            return src[sp.line - 1][sp.col - 1:].strip() + " ..."
-    return None
+    from .api import false_conjunct
+    return false_conjunct(t.invariants + t.transitions, t.ts.source, v.prop, v.state, v.before)
 
 
 def _state_lines(t: Target, s: tuple) -> list[str]:

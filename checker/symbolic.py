@@ -3377,6 +3377,11 @@ def cmd_bmc(args) -> int:
     meta = {"property": prop, "verdict": res.verdict, "engine": "bmc",
             "violation": {"property": prop, "kind": res.kind, "step": res.depth},
             "check": bmc_command(args.spec, cfg, args.depth)}
+    from .api import false_conjunct
+    ex = false_conjunct(model.properties, model.spec.source, prop, res.states[-1],
+                        res.states[-2] if len(res.states) > 1 else None)
+    if ex:
+        meta["violation"]["explanation"] = ex
     tr = model.trace(res.states, labels, meta)
     path = trace_path(args, prop)
     from .api import replay_command
@@ -3398,10 +3403,8 @@ def cmd_bmc(args) -> int:
     print(f"depth {n}: {head}", file=out)
     print(f"replayed through the explicit model: all {n} steps match", file=out)
     print("", file=out)
-    print(render_text(tr, color=False), file=out)
-    print("", file=out)
+    print(render_text(tr, color=False).rstrip("\n"), file=out)
     print(f"trace: {path}", file=out)
-    print(f"show it again: elect show {path}", file=out)
     print(f"seconds {res.seconds:.2f}", file=out)
     return code
 
