@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import ast
 import gc
+import signal
 import os
 import resource
 import sys
+import threading
 import time
 from array import array
 from dataclasses import dataclass, field
@@ -318,6 +320,8 @@ class Search:
         self.found: Found | None = None
         self.stopped: str | None = None
         self.started = False
+        self.interrupt = False            # Ctrl-C seen: stop at the next consistent point
+        self.consistent = True            # False after a second Ctrl-C broke off a state mid-way
 
     # ---- pieces the generated loop calls ----
     def _reach_fn(self, depth: int) -> Callable:
@@ -335,6 +339,8 @@ class Search:
     def _tick(self, j: int, ntr: int):
         self.pos = j
         self.level_transitions = ntr
+        if self.interrupt:
+            return "interrupted"
         st = self.stats()
         self.progress.tick(st, len(self.frontier) - j + len(self.nxt))
         if self.max_states is not None and len(self.parent) >= self.max_states:
@@ -393,6 +399,7 @@ class Search:
         stuck = self.checks.stuck
         gc_was = gc.isenabled()
         gc.disable()     # states are immutable tuples: no cycles to collect, only time to lose
+        old_handler = self._catch_sigint()
         try:
             while self.frontier and self.found is None:
                 if self.pos == 0 and self.max_depth is not None and self.depth >= self.max_depth:
@@ -437,11 +444,32 @@ class Search:
                     break
                 if self.on_tick is not None:
                     self.on_tick(self, True)
+                if self.interrupt:
+                    self.stopped = "interrupted"
+                    break
         except KeyboardInterrupt:
             self.stopped = "interrupted"
+            self.consistent = False
         finally:
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
             if gc_was:
                 gc.enable()
+
+    def _catch_sigint(self):
+        """Ctrl-C stops the search at the next tick (every 1024 states), where everything
+        before `pos` is expanded and a checkpoint can be saved; a second Ctrl-C stops at once."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def on_sigint(signum, frame):
+            if self.interrupt:
+                raise KeyboardInterrupt
+            self.interrupt = True
+        try:
+            return signal.signal(signal.SIGINT, on_sigint)
+        except (ValueError, OSError):  # pragma: no cover - not the main interpreter
+            return None
 
     def _next_level(self, nbase: int):
         self.base = nbase

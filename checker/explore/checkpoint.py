@@ -180,10 +180,14 @@ def bfs_checkpointed(model: Model, *, spec_path: str, model_name: str | None = N
         directory.mkdir(parents=True, exist_ok=True)
     if search.found is None:
         search.run()
-    if search.stopped != "interrupted":
+    if search.consistent:
         save(search, directory, meta, done=search.stopped is None)
+        if search.stopped is not None:
+            print(f"checkpoint: saved {len(search.parent):,} distinct states (depth {search.depth}) to {directory}; "
+                  f"go on with --resume {directory}", file=sys.stderr, flush=True)
     else:
-        save(search, directory, meta)
+        print(f"checkpoint: the search was broken off mid-state; {directory} keeps the last checkpoint saved",
+              file=sys.stderr, flush=True)
     return search.result()
 
 

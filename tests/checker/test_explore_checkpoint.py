@@ -108,3 +108,31 @@ def test_max_states_stops_and_says_so(tmp_path, capsys):
     text = capsys.readouterr().out
     assert code == 14
     assert "stopped by the state limit (--max-states) before a verdict" in text
+
+
+def test_ctrl_c_stops_at_a_consistent_point_and_resume_finishes(tmp_path):
+    """SIGINT in the middle of a level: the run says what it covered, saves where it
+    stopped (everything before `pos` expanded), and --resume gives the counts of one run."""
+    env = dict(os.environ, ELECT_CHECKPOINT_SECONDS="0.001")
+    d = tmp_path / "ck"
+    p = elect("check", *ARGS, "--checkpoint", str(d), env=env)
+    n = 0
+    try:
+        for line in p.stderr:
+            if line.startswith("checkpoint: saved"):
+                n += 1
+                if n == 10:
+                    p.send_signal(signal.SIGINT)
+                    break
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 14, err
+    assert "stopped by Ctrl-C before a verdict: no violation in the" in out
+    assert "Traceback" not in err and f"go on with --resume {d}" in err
+    meta = json.loads((d / "meta.json").read_text())
+    assert not meta["done"] and 0 < meta["distinct"] < EXPECT[0]
+    res = resume(d)
+    assert (res["distinct"], res["transitions"]) == EXPECT
