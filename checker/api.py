@@ -145,12 +145,13 @@ def check(spec_path: str, model: str | None = None, defines: list[str] | None = 
     if workers > 1:
         from .explore.workers import parallel_bfs
         res = parallel_bfs(m, workers=workers, spec_path=spec_path, model_name=model, defines=defines,
-                           symmetry=use_sym, max_states=max_states, max_depth=max_depth, progress=progress)
+                           symmetry=use_sym, max_states=max_states, max_depth=max_depth, progress=progress,
+                           max_memory_mib=max_memory_mib)
     elif checkpoint or resume:
         from .explore.checkpoint import bfs_checkpointed
         res = bfs_checkpointed(m, spec_path=spec_path, model_name=model, defines=defines, symmetry=use_sym,
                                checkpoint=checkpoint, resume=resume, max_states=max_states, max_depth=max_depth,
-                               progress=progress)
+                               progress=progress, max_memory_mib=max_memory_mib)
     else:
         res = bfs(m, max_states=max_states, max_depth=max_depth, max_memory_mib=max_memory_mib, canon=canon,
                   progress=progress)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 
@@ -142,6 +143,13 @@ def main(argv: list[str] | None = None) -> int:
         return 14
     except BrokenPipeError:
         return 0
+    except OSError as e:         # a path the user gave: missing, a directory, unwritable, a loop, too long
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
+        return USAGE_ERROR
+    except RecursionError:
+        print("error: an input value is nested too deeply to read", file=sys.stderr)
+        return USAGE_ERROR
     except Exception:
         print("internal error: this is a bug in elect, please report it with the output below",
               file=sys.stderr)
@@ -164,13 +172,23 @@ def fmt_stats(st) -> str:
             f"seconds {st.seconds:.2f}  states/s {rate:,.0f}")
 
 
+MAX_WORKERS = 64
+
+
 def cmd_check(args) -> int:
     from . import api
     from .modelconfig import resolve_model
-    for flag in ("workers", "max_states", "max_depth"):
+    for flag, least in (("workers", 1), ("max_states", 1), ("max_depth", 0), ("max_memory", 1)):
         v = getattr(args, flag)
-        if v is not None and v < (1 if flag == "workers" else 0):
-            raise UsageError(f"elect check: --{flag.replace('_', '-')} must be positive, found {v}")
+        if v is not None and v < least:
+            raise UsageError(f"elect check: --{flag.replace('_', '-')} must be at least {least}, found {v:g}")
+    if args.workers > MAX_WORKERS:
+        raise UsageError(f"elect check: --workers {args.workers}: at most {MAX_WORKERS} (this machine has "
+                         f"{os.cpu_count()} cores; more workers than cores only adds overhead)")
+    if args.workers > 1 and (args.checkpoint or args.resume):
+        raise UsageError("elect check: --checkpoint and --resume work with one worker; drop --workers")
+    if args.checkpoint == "" or args.resume == "":
+        raise UsageError("elect check: --checkpoint and --resume need a directory")
     if args.checkpoint and args.resume:
         raise UsageError("elect check: --checkpoint and --resume cannot be used together "
                          "(--resume keeps checkpointing into its directory)")

@@ -141,10 +141,18 @@ class Gen:
             lo, hi = self.cval(d.lo), self.cval(d.hi)
             if hi < lo:
                 self.err("E411", f"id type '{name}' is empty in this model: {lo}..{hi}", None)
+            if hi - lo + 1 > MAX_PROCESSES:
+                self.err("E416", f"id type '{name}' has {hi - lo + 1:,} ids ({lo}..{hi}): more than "
+                         f"{MAX_PROCESSES:,}, far beyond what a search can explore", getattr(d.hi, "span", None),
+                         "check a small model (3 to 7 processes find most election bugs), e.g. -D N=3")
             self.ids[name] = (lo, hi)
         seen: dict[int, str] = {}
         for p in self.procs:
             lo, hi = self.ids[p.name]
+            if self.cfg.partition and len(self.all_ids) + hi - lo + 1 > MAX_PARTITIONED:
+                self.err("E416", f"partition faults over more than {MAX_PARTITIONED} processes: every split "
+                         f"(2^(n-1) of them) is a step", p.decl.span,
+                         f"check partitions with at most {MAX_PARTITIONED} processes, or drop `partition` from the model")
             for i in range(lo, hi + 1):
                 if i in seen:
                     self.err("E412", f"ids of processes '{seen[i]}' and '{p.name}' overlap at {i}", p.decl.span,
@@ -168,6 +176,10 @@ class Gen:
         if self.cfg.partition:
             L.part = L.add(Slot("partition", "partition"))
             L.parts = L.add(Slot("partitions", "partitions"))
+        if not L.slots:
+            self.err("E417", "nothing to explore: the spec declares no `var` and no `process`",
+                     Span.point(self.ts.file, 1, 1),
+                     "declare the state, e.g. `var leader: int = 0`, or a `process Node:` with fields")
         if self.cfg.tick is not None:
             L.now = L.add(Slot("now", "now"))
         if self.cfg.network == "fifo":
@@ -1384,6 +1396,10 @@ class Gen:
             self.prop_names[p.name] = [fn, *parts]
         for i, m in enumerate(self.ts.measures):
             self.prop_fn(f"measure_{i}", [m.cond], False)
+
+
+MAX_PROCESSES = 1000      # ids of one type: a model beyond that is a typo in -D, not a search
+MAX_PARTITIONED = 20      # partition faults enumerate 2^(n-1) splits
 
 
 def compile_model(ts: TypedSpec, cfg: ModelConfig):

@@ -3063,7 +3063,7 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
         m = solver.model() if r == z3.sat else None
         solver.add(neg(q))
         if r == z3.unknown:  # pragma: no cover
-            raise RuntimeError(f"z3 gave up: {solver.reason_unknown()}")
+            _gave_up(solver)
         return m
 
     lap = time.perf_counter()
@@ -3283,7 +3283,7 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
         res.seconds = time.perf_counter() - t0
         return res
     if r == z3.unknown:  # pragma: no cover
-        raise RuntimeError(f"z3 gave up: {s.reason_unknown()}")
+        _gave_up(s)
     m = small_model(enc, s, cur)
     res.seconds = time.perf_counter() - t0
     res.verdict = "not-inductive"
@@ -3308,6 +3308,14 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
 # ======================================================================================
 # The commands
 # ======================================================================================
+
+def _gave_up(solver):
+    """z3 answered `unknown`: Ctrl-C (z3 catches SIGINT itself) or a real give-up."""
+    why = solver.reason_unknown()
+    if "interrupted" in why or "canceled" in why:
+        raise KeyboardInterrupt
+    raise RuntimeError(f"z3 gave up: {why}")
+
 
 def load(args, bitvec_depth: int | None = None, prove: bool = False):
     from .api import load_model, load_spec
@@ -3344,10 +3352,22 @@ def cmd_bmc(args) -> int:
         print(f"bmc: {len(enc.acts)} actions, {len(enc.state_leaves(enc.cur))} state variables", file=out,
               flush=True)
 
+    done = [-1]
+
     def on_depth(d, sec):
+        done[0] = d
         if not args.json:
             print(f"depth {d}: no violation ({sec:.2f}s)", file=out, flush=True)
-    res = bmc(enc, args.depth, on_depth)
+    try:
+        res = bmc(enc, args.depth, on_depth)
+    except KeyboardInterrupt:
+        covered = f"no violation up to depth {done[0]}" if done[0] >= 0 else "no depth finished"
+        if args.json:
+            print(json.dumps({"engine": "bmc", "spec": args.spec, "model": cfg.name, "verdict": "limit",
+                              "stopped": "interrupted", "depth": done[0]}, sort_keys=True))
+        else:
+            print(f"stopped by Ctrl-C before a verdict: {covered}", file=out)
+        return 14
     if res.verdict == "holds":
         if args.json:
             print(json.dumps(_bmc_json(args, cfg, res), sort_keys=True))
@@ -3471,7 +3491,11 @@ def cmd_prove(args) -> int:
     helpers = resolve_props(ts, args.helpers, "--with")
     if not invs:
         return _usage(f"elect prove: {args.spec} has no invariants to prove")
-    res = prove(enc, invs, helpers)
+    try:
+        res = prove(enc, invs, helpers)
+    except KeyboardInterrupt:
+        print("stopped by Ctrl-C before a verdict: nothing proved", file=sys.stdout)
+        return 14
     if args.json:
         print(json.dumps(_prove_json(args, cfg, model, res), sort_keys=True))
         return 0 if res.verdict == "proved" else 10

@@ -181,12 +181,16 @@ def read_itf(path: str | Path) -> Trace:
         text = p.read_text()
     except FileNotFoundError:
         raise TraceError(f"{p}: no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
-        raise TraceError(f"{p}: cannot read: {e.__class__.__name__}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise TraceError(f"{p}: cannot read: {getattr(e, 'strerror', None) or e.__class__.__name__}") from None
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as e:
-        raise TraceError(f"{p}:{e.lineno}:{e.colno}: not JSON: {e.msg}") from None
+        hint = " (a recorded run, one JSON object per line? check it with `elect conform`)" \
+            if e.msg == "Extra data" and e.lineno > 1 and e.colno == 1 else ""
+        raise TraceError(f"{p}:{e.lineno}:{e.colno}: not JSON: {e.msg}{hint}") from None
+    except RecursionError:
+        raise TraceError(f"{p}: a value is nested too deeply") from None
     return from_itf(obj, str(p))
 
 

@@ -161,8 +161,8 @@ def read_records(path: str | Path) -> tuple[dict | None, list[Record]]:
         text = p.read_text()
     except FileNotFoundError:
         raise TraceError(f"{p}: no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
-        raise TraceError(f"{p}: cannot read: {e.__class__.__name__}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise TraceError(f"{p}: cannot read: {getattr(e, 'strerror', None) or e.__class__.__name__}") from None
     return parse_records(text, str(p))
 
 
@@ -175,7 +175,11 @@ def parse_records(text: str, name: str = "<trace>") -> tuple[dict | None, list[R
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            raise TraceError(f"{name}:{no}: not JSON: {e.msg} (column {e.colno})") from None
+            hint = " (an ITF trace? `elect show` reads those; conform reads one record per line)" \
+                if no == 1 and line.lstrip().startswith("{") and e.msg.startswith("Expecting") else ""
+            raise TraceError(f"{name}:{no}: not JSON: {e.msg} (column {e.colno}){hint}") from None
+        except RecursionError:
+            raise TraceError(f"{name}:{no}: a value is nested too deeply") from None
         if isinstance(obj, dict) and obj.get("header") is True:
             if header is not None or raw:
                 raise TraceError(f"{name}:{no}: a header must be the first line")

@@ -7,6 +7,7 @@ after `if`, a missing `:`, tabs and spaces mixed).
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -617,6 +618,13 @@ def _syntax_error(e: UnexpectedInput, file: str, source: str, parser: lark.Lark)
             msg = f"expected ':', found {found}"
             if tok.value in ("then", "do"):
                 hints.append("write ':' and the block on the next lines, indented")
+            if tok.value == "=":
+                lines = source.splitlines()
+                before = lines[line - 1][:col - 1] if 0 < line <= len(lines) else ""
+                m = re.match(r"\s*((?:(?:const|var|ghost|durable)\s+)*)(\w+)\s*$", before)
+                if m:
+                    hints.append(f"a declaration names its type: `{m.group(1)}{m.group(2)}: int = ...` "
+                                 f"(or the type it holds)")
         elif exp_text == "an expression" or (expected & _EXPR_START and len(expected & _EXPR_START) >= 3):
             code = "E104"
             after = f" after '{prev_val}'" if prev_val else ""
@@ -632,7 +640,7 @@ def _syntax_error(e: UnexpectedInput, file: str, source: str, parser: lark.Lark)
             msg = f"expected {exp_text}, found {found}"
         if tok.value == "=" and "COMP_OP" in expected:
             hints.append("did you mean '=='?")
-        elif tok.value == "=" and "EQUAL" not in expected:
+        elif tok.value == "=" and "EQUAL" not in expected and not hints:
             hints.append("'=' assigns, and only as a statement; compare with '=='")
         if tok.type == "NAME" and tok.value in ("else", "elif", "true", "false"):
             pass

@@ -106,10 +106,15 @@ def restore(search: Search, directory: Path) -> bool:
     path = directory / STATE_FILE
     if not path.exists():
         return False
-    with open(path, "rb") as f:
-        data = pickle.load(f)
-    if data.get("format") != FORMAT:
-        raise CheckpointError(f"'{path}' was written by another version of elect (format {data.get('format')})")
+    try:
+        with open(path, "rb") as f:
+            data = pickle.load(f)
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError) as e:
+        raise CheckpointError(f"'{path}' is damaged or not a checkpoint ({e.__class__.__name__}); "
+                              f"start again with --checkpoint") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        fmt = data.get("format") if isinstance(data, dict) else None
+        raise CheckpointError(f"'{path}' was written by another version of elect (format {fmt})")
     search.seen = load_set(data["seen"])
     search.parent = load_array(data["parent"])
     search.fparr = load_array(data["fparr"])
@@ -161,14 +166,31 @@ def bfs_checkpointed(model: Model, *, spec_path: str, model_name: str | None = N
                     max_memory_mib=max_memory_mib, progress=progress, on_tick=on_tick)
     if resume:
         mpath = directory / META_FILE
+        if not directory.exists():
+            raise _usage(f"elect check: no checkpoint directory '{directory}' (start one with --checkpoint)")
+        if not directory.is_dir():
+            raise _usage(f"elect check: '{directory}' is not a directory (--resume takes the --checkpoint directory)")
         if mpath.exists():
-            old = json.loads(mpath.read_text())
-            for key in ("spec_sha256", "model", "defines", "symmetry"):
+            try:
+                old = json.loads(mpath.read_text())
+            except (OSError, UnicodeDecodeError, ValueError) as e:
+                raise _usage(f"elect check: '{mpath}' is damaged ({e.__class__.__name__}); "
+                             f"start again with --checkpoint") from None
+            if not isinstance(old, dict) or old.get("format") != FORMAT:
+                raise _usage(f"elect check: '{mpath}' is not a checkpoint of this version of elect")
+            old_defs, new_defs = _defines_key(old.get("defines")), _defines_key(meta["defines"])
+            if old_defs != new_defs:
+                raise _usage(f"elect check: the checkpoint in '{directory}' is of another search "
+                             f"(-D: saved {old.get('defines')!r}, now {meta['defines']!r})")
+            for key in ("spec_sha256", "model", "symmetry"):
                 if old.get(key) != meta[key]:
                     raise _usage(f"elect check: the checkpoint in '{directory}' is of another search "
                                  f"({key}: saved {old.get(key)!r}, now {meta[key]!r})")
-        elif not directory.exists():
-            raise _usage(f"elect check: no checkpoint directory '{directory}' (start one with --checkpoint)")
+        elif (directory / STATE_FILE).exists():
+            raise _usage(f"elect check: '{directory}' has a search but no {META_FILE}: it cannot be told "
+                         f"which search it is; start again with --checkpoint")
+        elif any(directory.iterdir()):
+            raise _usage(f"elect check: '{directory}' holds no checkpoint (no {META_FILE}, no {STATE_FILE})")
         try:
             resumed = restore(search, directory)
         except CheckpointError as e:
@@ -177,6 +199,8 @@ def bfs_checkpointed(model: Model, *, spec_path: str, model_name: str | None = N
             print(f"checkpoint: resumed {len(search.parent):,} distinct states (depth {search.depth}) "
                   f"from {directory}", file=sys.stderr, flush=True)
     else:
+        if directory.exists() and not directory.is_dir():
+            raise _usage(f"elect check: '{directory}' is not a directory (--checkpoint takes a directory)")
         directory.mkdir(parents=True, exist_ok=True)
     if search.found is None:
         search.run()
@@ -189,6 +213,17 @@ def bfs_checkpointed(model: Model, *, spec_path: str, model_name: str | None = N
         print(f"checkpoint: the search was broken off mid-state; {directory} keeps the last checkpoint saved",
               file=sys.stderr, flush=True)
     return search.result()
+
+
+def _defines_key(defines) -> list[tuple[str, str]] | None:
+    """-D overrides as a sorted list of (name, value): their order does not matter."""
+    if not isinstance(defines, list):
+        return None
+    out = []
+    for d in defines:
+        name, _, value = str(d).partition("=")
+        out.append((name.strip(), value.strip()))
+    return sorted(dict(out).items())
 
 
 def _usage(msg: str) -> Exception:
