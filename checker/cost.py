@@ -1483,6 +1483,13 @@ def cmd_cost(args) -> int:
             return 2
         stem = DEFAULT_IMPL.get(args.impl) or DEFAULT_IMPL.get(parse_algo(args.impl)[0])
         mp = IMPLS.get(stem or "")
+        shipped = set(DEFAULT_IMPL.values())
+        for spec in args.specs:
+            other = Path(spec).stem
+            if stem and other in shipped and other != stem:
+                print(f"error: --impl {args.impl} implements the protocol of spec/{stem}.elect, not {spec}; "
+                      f"compare it with its own spec", file=sys.stderr)
+                return 2
     until = list(getattr(args, "measure", None) or [])
     rows: list[CostRow] = []
     for spec in args.specs:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .api import load_model
+from .diagnostics import SpecError
 from .mapping import MapError, Mapping, Values, default_mapping, find_mapping, load_mapping
 from .model import Model
 from .trace import Trace, TraceError, describe_action, fmt_value, read_itf
@@ -98,18 +99,43 @@ _MODELS: dict[tuple, Model] = {}
 
 def model_for(tr: Trace) -> Model:
     meta = tr.meta
-    src = meta.get("source")
-    if not src or not Path(src).exists():
-        raise ReplayUsage(f"{tr.path}: the trace names no spec file that exists (#meta.source = {src!r})")
+    src = spec_of(tr)
     name = meta.get("model")
     if name in (None, "(spec defaults)"):
         name = None
     consts = meta.get("constants") or {}
+    if not isinstance(consts, dict):
+        raise ReplayUsage(f"{tr.path}: #meta.constants must be an object of constant values")
+    for k, v in consts.items():
+        if not isinstance(v, (int, bool)):
+            raise ReplayUsage(f"{tr.path}: #meta.constants.{k} is {v!r}, not a number or a boolean")
     defines = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in consts.items()]
     key = (str(Path(src).resolve()), Path(src).stat().st_mtime_ns, name, tuple(defines))
     if key not in _MODELS:
-        _MODELS[key] = load_model(src, name, defines)
+        try:
+            _MODELS[key] = load_model(src, name, defines)
+        except SpecError as e:
+            if e.code in ("E407", "E408", "E409", "E410", "E411", "E416"):   # the trace's model or constants
+                raise ReplayUsage(f"{tr.path}: its #meta (model {meta.get('model')!r}, constants {consts}) does "
+                                  f"not fit {src}: {e.diagnostics[0].message}") from None
+            raise
     return _MODELS[key]
+
+
+def spec_of(tr: Trace) -> str:
+    """The trace's spec file: #meta.source as given (from the current directory), else
+    found from the trace's own folder upwards (traces are written under the project)."""
+    src = tr.meta.get("source")
+    if not src or not isinstance(src, str):
+        raise ReplayUsage(f"{tr.path}: the trace names no spec file (#meta.source)")
+    if Path(src).exists():
+        return src
+    if tr.path and not Path(src).is_absolute():
+        for d in Path(tr.path).resolve().parents:
+            if (d / src).exists():
+                return str(d / src)
+    raise ReplayUsage(f"{tr.path}: the trace names no spec file that exists (#meta.source = {src!r}, "
+                      f"looked in the current directory and above the trace)")
 
 
 def rebuild(model: Model, tr: Trace) -> tuple[list[tuple], list]:

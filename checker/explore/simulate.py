@@ -51,12 +51,13 @@ class SimResult:
     witnessed: dict[str, int] = field(default_factory=dict)   # reachable -> first run that saw it
     unreached: list[str] = field(default_factory=list)
     deepest: int = 0
+    stopped: str | None = None         # "interrupted": Ctrl-C before the runs were done
 
     @property
     def verdict(self) -> str:
         v = self.violation
         if v is None:
-            return "no-violation"
+            return "limit" if self.stopped else "no-violation"
         return {"invariant": "violated", "transition": "violated", "final": "deadlock",
                 "deadlock": "deadlock", "error": "error"}[v.kind]
 
@@ -190,7 +191,11 @@ def simulate(model: Model, *, runs: int, depth: int, seed: int, progress: Callab
     for r in range(runs):
         current[0] = r
         rng = random.Random(seed + r)
-        f, i0, states = random_run(model, checks, rng, depth, inits, reach if pending else None)
+        try:
+            f, i0, states = random_run(model, checks, rng, depth, inits, reach if pending else None)
+        except KeyboardInterrupt:
+            res.stopped = "interrupted"
+            break
         res.runs += 1
         res.steps += len(states) - 1
         res.deepest = max(res.deepest, len(states) - 1)
@@ -217,7 +222,7 @@ def simulate(model: Model, *, runs: int, depth: int, seed: int, progress: Callab
 
 
 # ---------------------------------------------------------------------------- the command
-EXIT = {"no-violation": 0, "violated": 10, "deadlock": 12, "error": 1}
+EXIT = {"no-violation": 0, "violated": 10, "deadlock": 12, "error": 1, "limit": 14}
 
 
 def _command(args, run_seed: int) -> str:
@@ -272,7 +277,8 @@ def cmd_simulate(args) -> int:
     out: dict[str, Any] = {"verdict": res.verdict, "property": None, "spec": args.spec,
                            "model": model.config.name, "runs": res.runs, "steps": res.steps,
                            "seconds": round(res.seconds, 3), "seed": args.seed, "depth": args.depth,
-                           "witnessed": dict(res.witnessed), "unreached": list(res.unreached), "trace": None}
+                           "witnessed": dict(res.witnessed), "unreached": list(res.unreached), "trace": None,
+                           "stopped": res.stopped}
     tr = None
     if v is not None:
         command = _command(args, v.seed)
@@ -303,7 +309,8 @@ def cmd_simulate(args) -> int:
     head = f"{args.spec}, model {model.config.name}: {model.config.describe()}"
     print(head)
     if v is None:
-        print(f"no violation in {res.runs:,} random runs of up to {args.depth} steps "
+        stop = "stopped by Ctrl-C: " if res.stopped else ""
+        print(f"{stop}no violation in {res.runs:,} random runs of up to {args.depth} steps "
               f"({res.steps:,} steps, seed {args.seed})")
         for name, r in res.witnessed.items():
             print(f"  reachable {name}: witnessed in run {r}")
