@@ -50,15 +50,18 @@ def test_exit_2_usage():
     assert r.returncode == 2
 
 
-def test_exit_2_unknown_model_is_a_spec_level_error():
+def test_exit_2_unknown_model():
     r = elect("check", ROOT / "spec" / "raft.elect", "--model", "yardstik")
-    assert r.returncode == 1
+    assert r.returncode == 2
     assert "no model 'yardstik'" in r.stderr and "did you mean 'yardstick'" in r.stderr
 
 
 def test_exit_2_bad_define():
     r = elect("check", SPECS / "ok" / "counter.elect", "-D", "NOPE=3")
-    assert r.returncode == 1 and "E407" in r.stderr
+    assert r.returncode == 2 and "E407" in r.stderr
+    for bad in ("N", "N=abc"):
+        r = elect("check", ROOT / "spec" / "raft.elect", "-D", bad)
+        assert r.returncode == 2 and "E407" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_exit_2_malformed_trace(tmp_path):
