@@ -657,10 +657,70 @@ class Checker:
             inner = sc.child()
             self.bind(inner, st.name, t.elem if isinstance(t, (SetT, SeqT)) else ANY, st.span)
             self.block(st.body, inner)
+            elem = t.elem if isinstance(t, (SetT, SeqT)) else None
+            if isinstance(elem, IdT) and elem.symmetric and isinstance(t, SetT):
+                self._order_free_loop(st, elem)
         elif isinstance(st, (A.Send, A.Broadcast)):
             self.send(st, sc)
         else:
             self.err("E399", "unsupported statement", st.span)
+
+    def _order_free_loop(self, st: A.For, elem: IdT):
+        """A loop over a symmetric id type visits the ids in some order; symmetry reduction
+        is sound only if the result does not depend on it. Refused: reading in the loop
+        what the loop writes, and a plain assignment of a value that varies per iteration
+        to a place that does not (`first = h`: the last iteration wins). Allowed: sends,
+        `+=`/`-=` (commutative), and assignments keyed by the loop variable (`m[h] = ...`)."""
+        varying = {st.name} | {x.name for x in walk_stmts(st.body) if isinstance(x, (A.Let, A.Choose, A.For))}
+        written = assigned_roots(st.body) - varying
+        hint = (f"collect with a comprehension or a quantifier (`{{h for h in {elem.name} if ...}}`, "
+                f"`any h in {elem.name}: ...`), or drop `symmetric` from `type {elem.name}` if the order of ids "
+                f"is part of the protocol")
+
+        def names(e) -> set[str]:
+            return {n.id for n in walk_expr(e) if isinstance(n, A.Name)}
+        for x in walk_stmts(st.body):
+            reads: list[A.Expr] = []
+            if isinstance(x, A.Assign):
+                reads.append(x.value)
+                t = x.target
+                while isinstance(t, (A.FieldAccess, A.Index)):
+                    if isinstance(t, A.Index):
+                        reads.extend(t.indices)
+                    t = t.obj
+            elif isinstance(x, A.If):
+                reads.extend(c for c, _ in x.branches)
+            elif isinstance(x, A.Require):
+                reads.append(x.cond)
+            elif isinstance(x, A.Send):
+                reads += [x.msg, x.to]
+            elif isinstance(x, A.Broadcast):
+                reads.append(x.msg)
+            elif isinstance(x, A.Let):
+                reads.append(x.value)
+            elif isinstance(x, A.Choose):
+                reads += [x.src, x.where]
+            elif isinstance(x, A.For):
+                reads.append(x.src)
+            for e in reads:
+                if e is None:
+                    continue
+                hit = sorted(names(e) & written)
+                if hit:
+                    self.err("E341", f"this loop over the symmetric id type '{elem.name}' reads '{hit[0]}', which "
+                             f"it also writes: the result depends on the order of the ids", e.span, hint=hint)
+                    return
+            if isinstance(x, A.Assign) and x.op == "=":
+                t, keyed = x.target, False
+                while isinstance(t, (A.FieldAccess, A.Index)):
+                    if isinstance(t, A.Index) and any(names(i) & {st.name} for i in t.indices):
+                        keyed = True
+                    t = t.obj
+                if isinstance(t, A.Name) and t.id in written and not keyed and names(x.value) & varying:
+                    self.err("E341", f"'{t.id}' is assigned a value that changes with each id of the symmetric type "
+                             f"'{elem.name}': which id's value stays depends on the order of the ids", x.span,
+                             hint=hint)
+                    return
 
     def _narrowed_block(self, body: list[A.Stmt], sc: Scope, facts: set[str]):
         """Check a block knowing `facts` until a statement assigns what they speak of."""
