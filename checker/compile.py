@@ -1155,7 +1155,7 @@ class Gen:
             for name in sorted(self.ts.messages):
                 handlers = deliver.get(name, {})
                 row = [handlers[i][1 if labeled else 0] if i in handlers else "None" for i in range(lo_all, hi_all + 1)]
-                rows.append("(" + ", ".join(row) + ",)")
+                rows.append("(" + ", ".join(row) + ",)" if row else "()")     # no processes: nobody handles it
             self.lines.append(f"DISPATCH{'_L' if labeled else ''} = ({', '.join(rows)}{',' if rows else ''})")
         self.lines.append("")
         for labeled in (False, True):

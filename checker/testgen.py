@@ -58,8 +58,13 @@ class Classifier:
         self.m = model
         self.L = model.layout
         self.tag_names = model.tag_names
-        self.proc_slots = [(k, sl.field, model.gen.ids[sl.proc][0]) for k, sl in enumerate(self.L.slots)
-                           if sl.kind == "field"]
+        # the field slots of each process kind, and the kind of every process id
+        self.kind_slots: dict[str, list[tuple[int, str, int]]] = {}
+        for k, sl in enumerate(self.L.slots):
+            if sl.kind == "field":
+                self.kind_slots.setdefault(sl.proc, []).append((k, sl.field, model.gen.ids[sl.proc][0]))
+        self.kind_of = {i: kind for kind, (lo, hi) in model.gen.ids.items() if kind in self.kind_slots
+                        for i in range(lo, hi + 1)}
         self.var_slots = [(k, sl.name) for k, sl in enumerate(self.L.slots) if sl.kind == "var"]
         self.inits = model.init_states()
         self.global_actions = {a.name for a in model.spec.actions}
@@ -102,14 +107,15 @@ class Classifier:
     def key(self, label, s: tuple, t: tuple) -> tuple:
         c = self.cls(label)
         p = self.actor(label)
+        slots = self.kind_slots.get(self.kind_of.get(p), []) if p is not None else []
         if p is not None:
-            changed = tuple(f for k, f, lo in self.proc_slots if s[k][p - lo] != t[k][p - lo])
+            changed = tuple(f for k, f, lo in slots if s[k][p - lo] != t[k][p - lo])
         else:
             changed = tuple(n for k, n in self.var_slots if s[k] != t[k])
         kept = None
         if label[0] == "restart" and self.inits:
             i0 = self.inits[0]
-            kept = any(t[k][p - lo] != i0[k][p - lo] for k, f, lo in self.proc_slots)
+            kept = any(t[k][p - lo] != i0[k][p - lo] for k, f, lo in slots)
         sent = ()
         n = self.L.net
         if n is not None and label[0] in ("deliver", "timeout", "action", "duplicate"):

@@ -43,7 +43,6 @@ from .visited import fingerprint_fn, safe_hash, scanner
 
 KNOWN_MAX = 4_000_000       # fingerprints a worker remembers having proposed (then forgets them all)
 _FLIP = bytes([1, 0]) + bytes(254)      # seen (1) -> answer 0, not seen (0) -> answer 1
-SUCC_BITS = 20             # a proposal names its source as (frontier index << SUCC_BITS) | successor index
 BALANCE_SLACK = 0.05        # even out a level when a worker holds 5% more than its share
 
 
@@ -55,11 +54,9 @@ def owner(h: int, workers: int) -> int:
 
 # ---------------------------------------------------------------------------- the worker side
 _TEMPLATE = '''
-def expand(frontier, gbase, W, me, seen, known, nxt, nxt_par, nxt_fp, props, prop_src,
+def expand(frontier, gbase, W, me, seen, known, nxt, nxt_par, nxt_fp, props, prop_states, prop_par,
            reach, pend, stuck):
-    """Expand frontier; returns (transitions, finding or None). A state with a proposal
-    stays in the frontier until `accept` (which rebuilds the proposed successor from it);
-    the others are dropped as they are expanded."""
+    """Expand frontier; returns (transitions, finding or None)."""
     seen_add = seen.add
     known_add = known.add
     nxt_app = nxt.append
@@ -96,8 +93,8 @@ def expand(frontier, gbase, W, me, seen, known, nxt, nxt_par, nxt_fp, props, pro
                         continue
                     known_add(h)
                     props[o].append(h)
-                    prop_src[o].append((k << SUCC_BITS) | ts.index(t))
-                    frontier[k] = s
+                    prop_states[o].append(t)
+                    prop_par[o].append(gid)
     except EvalError as e:
         e.state_id = gid
         raise
@@ -106,7 +103,7 @@ def expand(frontier, gbase, W, me, seen, known, nxt, nxt_par, nxt_fp, props, pro
 
 
 def make_worker_expander(checks: Checks, succ: Callable, fp: Callable, neg: Callable | None) -> Callable:
-    ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError, "neg": neg, "SUCC_BITS": SUCC_BITS}
+    ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError, "neg": neg}
     pre, edge, inv, negc = property_code(checks, ns, 20, transition="ntr, ('transition', TN{i}, gid, fp(t), t)",
                                          invariant="ntr, ('invariant', IN{i}, gid, h, None)",
                                          negative="ntr, ('negative', None, gid, h, None)" if neg is not None
@@ -155,7 +152,8 @@ class Worker:
     def _reset_props(self):
         W = self.W
         self.props = [array("q") for _ in range(W)]
-        self.prop_src = [array("q") for _ in range(W)]
+        self.prop_states: list[list] = [[] for _ in range(W)]
+        self.prop_par = [array("q") for _ in range(W)]
 
     def _reach(self, depth: int):
         fns = dict(self.checks.reachables)
@@ -201,7 +199,8 @@ class Worker:
         reach = self._reach(depth + 1)
         try:
             ntr, found = self.expand_fn(self.frontier, self.gbase(), self.W, self.me, self.seen, self.known,
-                                        self.nxt, self.nxt_par, self.nxt_fp, self.props, self.prop_src, reach, self.pending, self.checks.stuck)
+                                        self.nxt, self.nxt_par, self.nxt_fp, self.props, self.prop_states,
+                                        self.prop_par, reach, self.pending, self.checks.stuck)
         except EvalError as e:
             ntr, found = 0, ("error", None, getattr(e, "state_id", self.gbase()), None, None)
         return {"transitions": ntr, "found": found}, [p.tobytes() for p in self.props]
@@ -224,44 +223,30 @@ class Worker:
         found = None
         invs = self.checks.invariants
         known = self.known
-        frontier, succ, fp = self.frontier, self.model.successors, self.fp
-        gbase, W = self.gbase(), self.W
-        mask = (1 << SUCC_BITS) - 1
         for o, ans in enumerate(answers):
             if o == self.me:
                 continue
-            src, fps = self.prop_src[o], self.props[o]
+            states, par, fps = self.prop_states[o], self.prop_par[o], self.props[o]
             neg = self.neg
-            last = -1
-            ts: list = []
             for i in compress(range(len(ans)), ans):
-                code = src[i]
-                k = code >> SUCC_BITS
-                if k != last:        # the proposals of one state are adjacent
-                    ts = succ(frontier[k])
-                    last = k
-                t = ts[code & mask]
-                h = fps[i]
-                if fp(t) != h:
-                    raise RuntimeError("internal error: a state's successors changed between expand and accept")
-                par = gbase + k * W
+                t = states[i]
                 if neg is not None and neg(t):
-                    found = ("negative", None, par, h, None)
+                    found = ("negative", None, par[i], fps[i], None)
                     neg = None
                 self.nxt.append(t)
-                self.nxt_par.append(par)
-                self.nxt_fp.append(h)
+                self.nxt_par.append(par[i])
+                self.nxt_fp.append(fps[i])
                 try:
                     if found is None:
                         for name, fn in invs:
                             if not fn(t):
-                                found = ("invariant", name, par, h, None)
+                                found = ("invariant", name, par[i], fps[i], None)
                                 break
                     if self.pending:
                         reach(t)
                 except EvalError:
                     if found is None:
-                        found = ("error", None, par, None, None)
+                        found = ("error", None, par[i], None, None)
         self.n_proposed += sum(len(p) for p in self.props)
         self.n_accepted += sum(a.count(1) for o, a in enumerate(answers) if o != self.me)
         if len(known) > KNOWN_MAX:

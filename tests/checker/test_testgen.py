@@ -73,3 +73,15 @@ def test_broken_variants_part_ways(runs, variant, field):
 def test_unreachable_classes_are_reported(tmp_path):
     res = testgen(RAFT, "default", [], str(tmp_path))
     assert res.unreached == ["timeout heartbeat", "deliver Heartbeat"]
+
+
+def test_a_spec_with_two_process_kinds(tmp_path):
+    """ZooKeeper's spec has clients and a server: each step's changed fields are read from
+    the acting process's own kind (testgen indexed every kind's fields by the actor's id)."""
+    res = testgen(str(ROOT / "spec" / "zookeeper.elect"), None, [], str(tmp_path))
+    index = json.loads((tmp_path / "index.json").read_text())
+    assert index["distinct"] == 19230
+    assert "deliver Write" in index["classes"] and "deliver WriteResult" in index["classes"]
+    # the default model has no reconnect and no server fault budget
+    assert res.unreached == ["action reconnect", "action server_fault"]
+    assert len(index["runs"]) == 7 and all((tmp_path / r["file"]).exists() for r in index["runs"])
