@@ -156,6 +156,8 @@ def check(spec_path: str, model: str | None = None, defines: list[str] | None = 
         res = bfs(m, max_states=max_states, max_depth=max_depth, max_memory_mib=max_memory_mib, canon=canon,
                   progress=progress)
     cr = CheckResult(spec_path, m.config.name, m.config, res, symmetry=use_sym)
+    if res.found is not None and res.found.kind == "error" and res.found.error is not None and not res.states:
+        cr.error = res.found.error            # raised by the initial states: there is no run to show
     if res.states is not None:
         f = res.found
         prop = f.prop if f.kind != "deadlock" else "deadlock"

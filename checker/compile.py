@@ -1005,7 +1005,9 @@ class Gen:
         """One function for handler h at process id i."""
         suffix = "_L" if labeled else ""
         if h.kind == "message":
-            fname = f"d_{p.name}_{h.name}_{i}{suffix}"
+            # a process may have several handlers of one message: number the later ones
+            nth = [x for x in p.handlers if x.kind == "message" and x.name == h.name].index(h)
+            fname = f"d_{p.name}_{h.name}_{i}{'' if nth == 0 else f'_{nth + 1}'}{suffix}"
             header = f"def {fname}(s, e, net, out{', lab' if labeled else ''}):"
         elif h.kind == "timeout":
             fname = f"t_{p.name}_{h.name}_{i}{suffix}"
@@ -1127,6 +1129,14 @@ class Gen:
         self.emit_fn(f"def {fname}(s, out):", [], loops + [pad + x for x in self.prologue(cx)] + inner)
         return fname
 
+    def chain_handlers(self, a: str, b: str, labeled: bool) -> str:
+        """A function delivering a message to two handlers of it: both add their steps."""
+        self.n_chained = getattr(self, "n_chained", 0) + 1
+        name = f"both_{self.n_chained}{'_L' if labeled else ''}"
+        args = "s, e, net, out" + (", lab" if labeled else "")
+        self.lines += [f"def {name}({args}):", f"    {a}({args})", f"    {b}({args})", ""]
+        return name
+
     # ---- the whole module ----
     def generate(self) -> str:
         L = self.layout
@@ -1140,7 +1150,12 @@ class Gen:
                     f = self.gen_handler(p, h, i, False)
                     fl = self.gen_handler(p, h, i, True)
                     if h.kind == "message":
-                        deliver.setdefault(h.name, {})[i] = (f, fl)
+                        prev = deliver.setdefault(h.name, {}).get(i)
+                        if prev is None:
+                            deliver[h.name][i] = (f, fl)
+                        else:       # several handlers of one message (by their guards): each is a step
+                            deliver[h.name][i] = tuple(self.chain_handlers(a, b, lab)
+                                                       for a, b, lab in ((prev[0], f, False), (prev[1], fl, True)))
                     else:
                         lab = ("timeout" if h.kind == "timeout" else "action", p.name, h.name, i)
                         timeouts.append((i, f, fl, lab))
@@ -1288,6 +1303,9 @@ class Gen:
             return ind
         if init.kind == "in":
             out.append(pad + f"for {target} in ordered_iter({self.iter_src(init.expr, cx)}):")
+            checked = self.store_check(ty, init.expr, target)
+            if checked != target:          # every initial value is in the declared type
+                out.append(pad + "    " + f"{target} = {checked}")
             return ind + 1
         vals = self.all_values(ty, span)
         out.append(pad + f"for {target} in {self.const(tuple(vals))}:")

@@ -1288,7 +1288,8 @@ class Encoder:
     def estimated_actions(self) -> int:
         """About how many actions the step relation will have (before building it)."""
         cfg = self.cfg
-        n = sum(1 for e in self.envs if (self.tag_names[e[0]], e[2]) in self.receiver) * (2 if cfg.duplicating else 1)
+        n = sum(len(self.receiver.get((self.tag_names[e[0]], e[2]), ())) for e in self.envs) * \
+            (2 if cfg.duplicating else 1)
         n += len(self.envs) if cfg.lossy else 0
         for p in self.ts.processes.values():
             lo, hi = self.ids[p.name]
@@ -1565,12 +1566,13 @@ class Encoder:
         self.envs: list[tuple] = []
         self.env_fields: dict[str, list[list]] = {}
         self.self_send = self.self_sends()
-        self.receiver: dict[tuple[str, int], tuple[ProcessInfo, A.Handler]] = {}
+        # (message, receiver id) -> its handlers (a process may have several for one message)
+        self.receiver: dict[tuple[str, int], list[tuple[ProcessInfo, A.Handler]]] = {}
         for p in ts.processes.values():
             for h in p.handlers:
                 if h.kind == "message":
                     for i in range(self.ids[p.name][0], self.ids[p.name][1] + 1):
-                        self.receiver[(h.name, i)] = (p, h)
+                        self.receiver.setdefault((h.name, i), []).append((p, h))
         for name in sorted(ts.messages, key=lambda n: self.tags[n]):
             m = ts.messages[name]
             mv = self.ranges.G.get(("msg", name), BOT)
@@ -2523,9 +2525,7 @@ class Encoder:
             removed = FALSE if cfg.network == "set" else cur[key] - 1
             pre_reads = set(cur.reads)
             msg = self.model.msg_itf(tag, e[3:])
-            recv = self.receiver.get((name, dst))
-            if recv is not None:
-                p, h = recv
+            for p, h in self.receiver.get((name, dst), ()):
                 mt = self.ts.messages[name].ty
                 for kind in ("deliver", "duplicate") if cfg.duplicating else ("deliver",):
                     cur.reads = set(pre_reads)
