@@ -655,6 +655,9 @@ class Checker:
             if not isinstance(t, (SetT, AnyT, SeqT)):
                 self.err("E309", f"for needs a set or a sequence, found {t}", st.src.span)
             inner = sc.child()
+            if inner.nonnone:       # what the body assigns is not known at the next iteration
+                changed = assigned_roots(st.body)
+                inner.nonnone = frozenset(k for k in inner.nonnone if k.split(".")[0] not in changed)
             self.bind(inner, st.name, t.elem if isinstance(t, (SetT, SeqT)) else ANY, st.span)
             self.block(st.body, inner)
             elem = t.elem if isinstance(t, (SetT, SeqT)) else None
