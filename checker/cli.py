@@ -208,10 +208,16 @@ def cmd_check(args) -> int:
         print(json.dumps(res.to_json(), sort_keys=True))
     else:
         print(render_check(res, color=_color(args, sys.stdout), html=args.html))
+    if args.html and res.trace is None:
+        print(f"note: no counterexample, so nothing was written to {args.html}", file=sys.stderr)
     if args.dot:
         from .report.dot import write_dot
         sys.stdout.flush()
-        write_dot(args.spec, args.model, args.defines, args.dot, res)
+        try:
+            write_dot(args.spec, args.model, args.defines, args.dot, res)
+        except SpecError as e:      # the graph is an extra: the verdict's exit code stands
+            print(e.render(), file=sys.stderr)
+            return res.exit_code if res.exit_code != 0 else 1
         if not args.json:
             print(f"state graph: {args.dot}")
     return res.exit_code
