@@ -248,6 +248,13 @@ class Checker:
                 self.check_def(d)
         for v in self.ts.vars.values():
             self.check_init(v.decl.init, v.ty, Scope(), f"var '{v.name}'")
+        # who receives each message is known before any body is checked, so a send to a
+        # number names a process whatever order the processes are declared in
+        for p in procs:
+            for h in p.handlers:
+                m = self.ts.messages.get(h.name) if h.kind == "message" else None
+                if m is not None and p.name in self.ts.processes and m.receiver is None:
+                    m.receiver = p.name
         for p in procs:
             if p.name in self.ts.processes:
                 self.check_process(self.ts.processes[p.name])
