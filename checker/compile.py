@@ -140,7 +140,8 @@ class Gen:
         for name, d in self.ts.idtypes.items():
             lo, hi = self.cval(d.lo), self.cval(d.hi)
             if hi < lo:
-                self.err("E411", f"id type '{name}' is empty in this model: {lo}..{hi}", None)
+                self.err("E411", f"id type '{name}' is empty in this model: {lo}..{hi}", getattr(d.hi, "span", None),
+                         "give it at least one id (e.g. -D N=1 or more)")
             if hi - lo + 1 > MAX_PROCESSES:
                 self.err("E416", f"id type '{name}' has {hi - lo + 1:,} ids ({lo}..{hi}): more than "
                          f"{MAX_PROCESSES:,}, far beyond what a search can explore", getattr(d.hi, "span", None),

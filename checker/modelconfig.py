@@ -47,7 +47,8 @@ class ModelConfig:
         if self.tick is not None:
             faults.append(f"tick <= {self.tick}")
         consts = ", ".join(f"{k}={fmt_const(v)}" for k, v in self.consts.items())
-        return f"{consts}; network {', '.join(net)}; faults {', '.join(faults) or 'none'}"
+        rest = f"network {', '.join(net)}; faults {', '.join(faults) or 'none'}"
+        return f"{consts}; {rest}" if consts else rest
 
 
 def fmt_const(v) -> str:

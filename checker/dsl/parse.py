@@ -627,7 +627,7 @@ def _syntax_error(e: UnexpectedInput, file: str, source: str, parser: lark.Lark)
                                  f"(or the type it holds)")
         elif exp_text == "an expression" or (expected & _EXPR_START and len(expected & _EXPR_START) >= 3):
             code = "E104"
-            after = f" after '{prev_val}'" if prev_val else ""
+            after = f" after '{prev_val}'" if prev_val and prev_val.strip() else ""
             msg = f"expected an expression{after}, found {found}"
             if tok.value in ("then", "do", "end"):
                 hints.append(f"'{tok.value}' is not a word of the language: blocks follow ':' on the next "

@@ -326,8 +326,7 @@ def cmd_simulate(args) -> int:
               f"{v.found_steps} steps; shrunk to {n})")
         print()
         from ..report.text import wants_color
-        print(render_text(tr, color=wants_color(sys.stdout)))
-        print()
+        print(render_text(tr, color=wants_color(sys.stdout)).rstrip("\n"))
         print(f"trace: {out['trace']}")
         print(f"reproduce: {out['reproduce']}")
     print(f"runs {res.runs:,}  steps {res.steps:,}  seconds {res.seconds:.2f}  "
