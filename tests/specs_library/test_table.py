@@ -58,7 +58,7 @@ def test_check_reports_a_stale_file(tmp_path, monkeypatch):
         assert table.cmd_table(Namespace(dir=str(tmp_path), check=True)) == 0
     text = (tmp_path / README).read_text()
     assert "| `tiny.elect` | `default` | N/A" not in text
-    assert table_rows(text) == ["| `tiny.elect` | `default` | ; network unordered; faults none | holds (0) |  "
+    assert table_rows(text) == ["| `tiny.elect` | `default` | network unordered; faults none | holds (0) |  "
                                 "| 3 | 2 | 2 |"]
     assert "seconds" in out.getvalue()          # the timings go to stdout only
     assert "seconds" not in table.markdown(table.collect(tmp_path, workers=1))
