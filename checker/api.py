@@ -30,7 +30,26 @@ def load_model(path: str | Path, model: str | None = None, defines: list[str] | 
                ts: TypedSpec | None = None) -> Model:
     ts = ts or load_spec(path)
     cfg = resolve_model(ts, model, defines)
-    return compile_model(ts, cfg)
+    m = compile_model(ts, cfg)
+    _some_initial_state(m)
+    return m
+
+
+def _some_initial_state(m: Model) -> None:
+    """A model with no initial state would pass every check vacuously: E418."""
+    from .diagnostics import Diagnostic, EvalError, SpecError
+    try:
+        if m.init_states():
+            return
+    except EvalError:
+        return              # the search reports it, with the run that leads there
+    ts = m.spec
+    decls = [v.decl for v in ts.vars.values()] + [f.decl for p in ts.processes.values() for f in p.fields.values()]
+    where = next((d.init for d in decls if d.init is not None and d.init.kind == "in"), None)
+    raise SpecError(Diagnostic("E418", f"model '{m.config.name}' has no initial state: every check would pass "
+                               f"vacuously", where.span if where is not None else None,
+                               ["an initial value is chosen `in` an empty set here; give it at least one value"]
+                               if where is not None else []), ts.source)
 
 
 @dataclass

@@ -218,6 +218,7 @@ def resolve_model(ts: TypedSpec, name: str | None, defines: list[str] | None = N
                 else:
                     cfg.only = (cfg.only or ()) + (name,)
     if cfg.restart and not cfg.crash:
-        raise SpecError(Diagnostic("E403", f"model '{cfg.name}' allows restart but no crash", None,
-                                   ["add `crash <= k` to its faults"]), ts.source)
+        decl = ts.models.get(cfg.name)
+        raise SpecError(Diagnostic("E403", f"model '{cfg.name}' allows restart but no crash",
+                                   getattr(decl, "span", None), ["add `crash <= k` to its faults"]), ts.source)
     return cfg

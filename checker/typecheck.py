@@ -564,7 +564,12 @@ class Checker:
                     self.err("E402", f"a network is one of unordered, set or fifo, not {' and '.join(kinds)}",
                              it.span)
             elif it.kind == "faults":
+                given: set[str] = set()
                 for name, val, sp in it.options:
+                    if name in given:
+                        self.err("E403", f"'{name}' is given twice in this model's faults", sp,
+                                 hint=f"keep one `{name}`")
+                    given.add(name)
                     if name not in FAULTS:
                         close = get_close_matches(name, FAULTS, n=1)
                         self.err("E403", f"unknown fault '{name}'", sp,
