@@ -397,7 +397,8 @@ class Checker:
         fields: dict[str, FieldInfo] = {}
         for f in p.fields:
             if f.name in fields:
-                self.err("E202", f"field '{f.name}' is declared twice", f.span)
+                self.err("E202", f"field '{f.name}' is declared twice", f.span,
+                         hint="remove one, or rename it")
                 continue
             ty = self.resolve_type(f.type)
             fields[f.name] = FieldInfo(f.name, ty, f, f.durable, f.ghost)
@@ -461,7 +462,9 @@ class Checker:
                     self.err("E312", f"message '{h.name}' has {len(m.ty.fields)} field"
                              f"{'s' if len(m.ty.fields) != 1 else ''} "
                              f"({', '.join(n for n, _ in m.ty.fields)}), the handler binds {len(h.params)}",
-                             h.name_span or h.span)
+                             h.name_span or h.span,
+                             hint=f"bind one name per field: `on {h.name}({', '.join(n for n, _ in m.ty.fields)}) "
+                                  f"from p:`")
                 for pn, (_, ft) in zip(h.params, m.ty.fields):
                     if pn in p.fields:
                         self.err("E204", f"'{pn}' hides the field of the same name", h.span,
@@ -527,7 +530,7 @@ class Checker:
     def check_property(self, p: A.Property):
         sc = Scope(in_property=p.kind)
         for c in p.conjuncts:
-            self.cond(c, sc, f"a {p.kind} property")
+            self.cond(c, sc, f"{'an' if p.kind[0] in 'aeiou' else 'a'} {p.kind} property")
         self.ts.properties.append(p)
         if sum(1 for q in self.ts.properties if q.name == p.name) > 1:
             self.err("E202", f"property '{p.name}' is declared twice", p.span)
@@ -797,7 +800,9 @@ class Checker:
         if len(call.args) != len(fields):
             self.err("E319", f"'{ty.name}' has {len(fields)} field{'s' if len(fields) != 1 else ''} "
                      f"({', '.join(n for n, _ in fields)}), found {len(call.args)} value"
-                     f"{'s' if len(call.args) != 1 else ''}", call.span)
+                     f"{'s' if len(call.args) != 1 else ''}", call.span,
+                     hint=f"give one value per field, in order or by name: "
+                          f"`{ty.name}({', '.join(f'{n}=...' for n, _ in fields)})`")
         seen_kw = False
         order = []
         for i, a in enumerate(call.args):
@@ -882,7 +887,8 @@ class Checker:
     def cond(self, e: A.Expr, sc: Scope, what: str):
         t = self.expr(e, sc, expected=BOOL)
         if not isinstance(t, (BoolT, AnyT)):
-            self.err("E326", f"{what} needs a bool, found {t}", e.span)
+            self.err("E326", f"{what} needs a bool, found {t}", e.span,
+                     hint="compare it with something, e.g. `x > 0`, `x != none`, `size(s) > 0`")
 
     def expr(self, e: A.Expr, sc: Scope, expected: Ty | None = None) -> Ty:
         t = self._expr(e, sc, expected)
@@ -1135,7 +1141,13 @@ class Checker:
                 e.ref = ("rfield", i)
                 return ot.items[i]
         if not isinstance(ot, AnyT):
-            self.err("E330", f"{ot} has no field '{e.name}'", e.span)
+            hint = None
+            if isinstance(ot, IntT) and isinstance(e.obj, A.Name) and e.obj.id in self.ts.consts:
+                hint = f"'{e.obj.id}' is a constant, not a process; quantify over the processes, " \
+                       f"e.g. `all n in Node: n.{e.name} ...`"
+            elif isinstance(ot, OptT):
+                hint = f"test it first: `x != none and x.{e.name}`"
+            self.err("E330", f"{ot} has no field '{e.name}'", e.span, hint=hint)
         return ANY
 
     def index_type(self, e: A.Index, t: Ty, sc: Scope) -> Ty:

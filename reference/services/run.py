@@ -329,7 +329,7 @@ class Run:
                     break
                 nxt = min([a.duration] + [d[0] for d in due[:1]] + [f.at for f in pending[:1]])
                 time.sleep(min(0.05, max(0.0, nxt - now)))
-            self.stop_clients()
+            self.stop_clients(rec)
             service, notes = self.service_history()
             self.notes += notes
         finally:
@@ -338,9 +338,10 @@ class Run:
             self.procs.kill_all()
         return self.build(service)
 
-    def stop_clients(self) -> None:
+    def stop_clients(self, rec: Recorder | None = None) -> None:
         """Stop the clients (they resign): the ones not leading first, so that the end of
-        the run does not hand leadership around."""
+        the run does not hand leadership around. One that does not stop within 5 s is
+        killed, and the kill recorded (its session then ends as a killed client's does)."""
         states = self.client_states()
         live = [(states.get(i, {}).get("role") == "leader", i, p) for i, p in sorted(self.clients.items())
                 if p is not None and p.alive()]
@@ -355,6 +356,9 @@ class Run:
                     p.popen.wait(max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     self.notes.append(f"{p.name} did not stop within 5s; killed")
+                    p.signal(signal.SIGKILL)
+                    if rec is not None:
+                        rec.record({"kind": "kill"}, {}, node=next(i for _l, i, q in live if q is p))
                     p.kill()
         self.paused.clear()
 
