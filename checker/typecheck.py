@@ -698,29 +698,7 @@ class Checker:
         def names(e) -> set[str]:
             return {n.id for n in walk_expr(e) if isinstance(n, A.Name)}
         for x in walk_stmts(st.body):
-            reads: list[A.Expr] = []
-            if isinstance(x, A.Assign):
-                reads.append(x.value)
-                t = x.target
-                while isinstance(t, (A.FieldAccess, A.Index)):
-                    if isinstance(t, A.Index):
-                        reads.extend(t.indices)
-                    t = t.obj
-            elif isinstance(x, A.If):
-                reads.extend(c for c, _ in x.branches)
-            elif isinstance(x, A.Require):
-                reads.append(x.cond)
-            elif isinstance(x, A.Send):
-                reads += [x.msg, x.to]
-            elif isinstance(x, A.Broadcast):
-                reads.append(x.msg)
-            elif isinstance(x, A.Let):
-                reads.append(x.value)
-            elif isinstance(x, A.Choose):
-                reads += [x.src, x.where]
-            elif isinstance(x, A.For):
-                reads.append(x.src)
-            for e in reads:
+            for e in stmt_reads(x):
                 if e is None:
                     continue
                 hit = sorted(names(e) & written)
@@ -1456,6 +1434,27 @@ def walk_expr(e):
             kids = [*[s for _, s in n.bindings], n.body]
         stack.extend(reversed(kids))
     return out
+
+
+# the expressions a statement reads, by statement type (an assignment's are added below)
+_READ_FIELDS = {A.Require: ("cond",), A.Send: ("msg", "to"), A.Broadcast: ("msg",), A.Let: ("value",),
+                A.Choose: ("src", "where"), A.For: ("src",)}
+
+
+def stmt_reads(x: A.Stmt) -> list:
+    """The expressions statement x itself evaluates (not those of nested blocks): an
+    assignment's value and the indices of its target, an if's tests, and so on."""
+    if isinstance(x, A.Assign):
+        reads = [x.value]
+        t = x.target
+        while isinstance(t, (A.FieldAccess, A.Index)):
+            if isinstance(t, A.Index):
+                reads.extend(t.indices)
+            t = t.obj
+        return reads
+    if isinstance(x, A.If):
+        return [c for c, _ in x.branches]
+    return [getattr(x, f) for f in _READ_FIELDS.get(type(x), ())]
 
 
 def walk_stmts(stmts):
