@@ -140,13 +140,18 @@ def false_conjunct(properties, source: str, name: str, state: tuple, before: tup
     return None
 
 
-def explain(model: Model, res: SearchResult) -> str | None:
-    """Which part of the violated property is false in the last state of the run."""
-    f = res.found
-    if f is None or f.kind not in ("invariant", "final", "transition"):
+def explain_run(model: Model, kind: str, prop: str | None, states: list[tuple]) -> str | None:
+    """Which part of the violated property is false in the last state of a run (check,
+    simulate and bmc all show it)."""
+    if kind not in ("invariant", "final", "transition") or not states:
         return None
-    return false_conjunct(model.properties, model.spec.source, f.prop, res.states[-1],
-                          res.states[-2] if len(res.states) > 1 else None)
+    return false_conjunct(model.properties, model.spec.source, prop, states[-1],
+                          states[-2] if len(states) > 1 else None)
+
+
+def explain(model: Model, res: SearchResult) -> str | None:
+    f = res.found
+    return None if f is None else explain_run(model, f.kind, f.prop, res.states)
 
 
 def check(spec_path: str, model: str | None = None, defines: list[str] | None = None, *,

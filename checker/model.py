@@ -40,7 +40,7 @@ class Model:
         self.gen = gen
         self.ns = ns
         self.source = source
-        self.init_states: Callable[[], list] = ns["init_states"]
+        self._inits: list | None = None
         self.successors: Callable[[tuple], list] = ns["successors"]
         self.successors_labeled: Callable[[tuple], list] = ns["successors_L"]
         self.properties: list[Property] = []     # the ones this model checks (`check P, Q`)
@@ -54,6 +54,13 @@ class Model:
         self.tag_names = {v: k for k, v in gen.tags.items()}
         self.processes = [(p.name, i) for p in gen.procs for i in range(gen.ids[p.name][0], gen.ids[p.name][1] + 1)]
         self.processes.sort(key=lambda x: x[1])
+
+    def init_states(self) -> list:
+        """The initial states (a fresh list; computed once: load_model checks there is one,
+        and every engine starts from them)."""
+        if self._inits is None:
+            self._inits = self.ns["init_states"]()
+        return list(self._inits)
 
     def of_kind(self, kind: str) -> list[Property]:
         return [p for p in self.properties if p.kind == kind]

@@ -3397,9 +3397,8 @@ def cmd_bmc(args) -> int:
     meta = {"property": prop, "verdict": res.verdict, "engine": "bmc",
             "violation": {"property": prop, "kind": res.kind, "step": res.depth},
             "check": bmc_command(args.spec, cfg, args.depth)}
-    from .api import false_conjunct
-    ex = false_conjunct(model.properties, model.spec.source, prop, res.states[-1],
-                        res.states[-2] if len(res.states) > 1 else None)
+    from .api import explain_run
+    ex = explain_run(model, res.kind, prop, res.states)
     if ex:
         meta["violation"]["explanation"] = ex
     tr = model.trace(res.states, labels, meta)

@@ -175,14 +175,19 @@ def from_itf(obj: Any, path: str = "<trace>") -> Trace:
     return Trace(meta, list(names), steps, loop, path)
 
 
-def read_itf(path: str | Path) -> Trace:
-    p = Path(path)
+def read_trace_text(p: Path) -> str:
+    """A trace file's text, or TraceError with a one-line reason."""
     try:
-        text = p.read_text()
+        return p.read_text()
     except FileNotFoundError:
         raise TraceError(f"{p}: no such file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise TraceError(f"{p}: cannot read: {getattr(e, 'strerror', None) or e.__class__.__name__}") from None
+
+
+def read_itf(path: str | Path) -> Trace:
+    p = Path(path)
+    text = read_trace_text(p)
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as e:

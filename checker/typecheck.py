@@ -153,16 +153,24 @@ def none_facts(c: A.Expr, truth: bool) -> set[str]:
     return set()
 
 
+def target_path(t: A.Expr) -> tuple[A.Expr, list[A.Expr]]:
+    """An assignment target's root (`m` in `m[k].f = v`) and the indices on the way."""
+    indices: list[A.Expr] = []
+    while isinstance(t, (A.FieldAccess, A.Index)):
+        if isinstance(t, A.Index):
+            indices.extend(t.indices)
+        t = t.obj
+    return t, indices
+
+
 def assigned_roots(stmts: list[A.Stmt]) -> set[str]:
     """Names a block assigns to (the root of each target) or binds anew."""
     out: set[str] = set()
     for st in stmts:
         if isinstance(st, A.Assign):
-            t = st.target
-            while isinstance(t, (A.FieldAccess, A.Index)):
-                t = t.obj
-            if isinstance(t, A.Name):
-                out.add(t.id)
+            root, _ = target_path(st.target)
+            if isinstance(root, A.Name):
+                out.add(root.id)
         elif isinstance(st, (A.Let, A.Choose)):
             out.add(st.name)
         elif isinstance(st, A.If):
@@ -670,9 +678,7 @@ class Checker:
             if not isinstance(t, (SetT, AnyT, SeqT)):
                 self.err("E309", f"for needs a set or a sequence, found {t}", st.src.span)
             inner = sc.child()
-            if inner.nonnone:       # what the body assigns is not known at the next iteration
-                changed = assigned_roots(st.body)
-                inner.nonnone = frozenset(k for k in inner.nonnone if k.split(".")[0] not in changed)
+            inner.forget(assigned_roots(st.body))    # not known at the next iteration
             self.bind(inner, st.name, t.elem if isinstance(t, (SetT, SeqT)) else ANY, st.span)
             self.block(st.body, inner)
             elem = t.elem if isinstance(t, (SetT, SeqT)) else None
@@ -707,11 +713,8 @@ class Checker:
                              f"it also writes: the result depends on the order of the ids", e.span, hint=hint)
                     return
             if isinstance(x, A.Assign) and x.op == "=":
-                t, keyed = x.target, False
-                while isinstance(t, (A.FieldAccess, A.Index)):
-                    if isinstance(t, A.Index) and any(names(i) & {st.name} for i in t.indices):
-                        keyed = True
-                    t = t.obj
+                t, indices = target_path(x.target)
+                keyed = any(st.name in names(i) for i in indices)
                 if isinstance(t, A.Name) and t.id in written and not keyed and names(x.value) & varying:
                     self.err("E341", f"'{t.id}' is assigned a value that changes with each id of the symmetric type "
                              f"'{elem.name}': which id's value stays depends on the order of the ids", x.span,
@@ -723,10 +726,7 @@ class Checker:
         inner = sc.narrowed(facts) if facts else sc.child()
         for st in body:
             self.stmt(st, inner)
-            if inner.nonnone:
-                changed = assigned_roots([st])
-                if changed:
-                    inner.nonnone = frozenset(k for k in inner.nonnone if k.split(".")[0] not in changed)
+            inner.forget(assigned_roots([st]))
 
     def bind(self, sc: Scope, name: str, t: Ty, span: Span):
         if sc.process and name in sc.process.fields:
@@ -1445,13 +1445,7 @@ def stmt_reads(x: A.Stmt) -> list:
     """The expressions statement x itself evaluates (not those of nested blocks): an
     assignment's value and the indices of its target, an if's tests, and so on."""
     if isinstance(x, A.Assign):
-        reads = [x.value]
-        t = x.target
-        while isinstance(t, (A.FieldAccess, A.Index)):
-            if isinstance(t, A.Index):
-                reads.extend(t.indices)
-            t = t.obj
-        return reads
+        return [x.value, *target_path(x.target)[1]]
     if isinstance(x, A.If):
         return [c for c, _ in x.branches]
     return [getattr(x, f) for f in _READ_FIELDS.get(type(x), ())]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..trace import TraceError
+from ..trace import TraceError, read_trace_text
 
 NODE_INPUTS = ("start", "receive", "timer", "crash", "restart")
 NET_INPUTS = ("partition", "heal", "drop", "duplicate")
@@ -157,13 +157,7 @@ def check_record(rec: Any, where: str, nodes: list | None) -> None:
 def read_records(path: str | Path) -> tuple[dict | None, list[Record]]:
     """(header, records in run order); TraceError with a one-line reason otherwise."""
     p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError:
-        raise TraceError(f"{p}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise TraceError(f"{p}: cannot read: {getattr(e, 'strerror', None) or e.__class__.__name__}") from None
-    return parse_records(text, str(p))
+    return parse_records(read_trace_text(p), str(p))
 
 
 def parse_records(text: str, name: str = "<trace>") -> tuple[dict | None, list[Record]]:

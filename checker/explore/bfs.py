@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import ast
 import gc
-import signal
 import os
 import resource
+import signal
 import sys
 import threading
 import time

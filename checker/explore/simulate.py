@@ -238,7 +238,7 @@ def _command(args, run_seed: int) -> str:
 
 def to_trace(model: Model, v: Violation, spec_path: str, command: str):
     """The run as an ITF trace, with the same #meta as `elect check` writes."""
-    from ..api import check_command, false_conjunct
+    from ..api import check_command, explain_run
     labels = [None] + list(v.labels)
     prop = v.prop if v.kind not in ("deadlock", "error") else v.kind if v.kind == "deadlock" else v.error.code
     meta: dict[str, Any] = {
@@ -249,9 +249,7 @@ def to_trace(model: Model, v: Violation, spec_path: str, command: str):
         "simulation": {"seed": v.seed, "run": v.run, "steps_found": v.found_steps,
                        "steps_shrunk": len(v.states) - 1, "reproduce": command},
     }
-    ex = false_conjunct(model.properties, model.spec.source, v.prop, v.states[-1],
-                        v.states[-2] if len(v.states) > 1 else None) if v.kind in ("invariant", "transition", "final") \
-        else None
+    ex = explain_run(model, v.kind, v.prop, v.states)
     if ex:
         meta["violation"]["explanation"] = ex
     return model.trace(v.states, labels, meta)

@@ -415,7 +415,7 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
     names = [n for n, _ in Checks.of(model).reachables]
     pool = _Pool(W, spec_path, model_name, defines, symmetry, safe, model)
     st = Stats()
-    _clock = _PhaseClock()
+    clock = _PhaseClock()
     witnessed: dict[str, int] = {}
     found_raw = None
     stopped = None
@@ -429,7 +429,7 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
             _merge_witnessed(witnessed, heads)
             sizes = pool.all("commit")
             st.distinct = sum(sizes)
-            _clock("start")
+            clock("start")
             while any(sizes) and found_raw is None:
                 if max_depth is not None and depth >= max_depth:
                     stopped = "max-depth"
@@ -443,14 +443,14 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
                     props.append([c.recv_bytes() for _ in range(W)])
                 st.transitions += sum(h["transitions"] for h in heads)
                 level_found = _first_found(heads)
-                _clock("expand")
+                clock("expand")
                 # 2. decide: owner o gets every worker's proposals to o
                 for o, c in enumerate(pool.conns):
                     c.send(("decide",))
                     for w in range(W):
                         c.send_bytes(props[w][o])
                 answers = [[c.recv_bytes() for _ in range(W)] for c in pool.conns]   # answers[o][w]
-                _clock("decide")
+                clock("decide")
                 # 3. accept: worker w gets the owners' answers to its proposals
                 for w, c in enumerate(pool.conns):
                     c.send(("accept", depth))
@@ -465,12 +465,12 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
                 if level_found is not None:
                     found_raw = level_found
                     break
-                _clock("accept")
+                clock("accept")
                 # 4. balance
                 _balance(pool, new)
-                _clock("balance")
+                clock("balance")
                 sizes = pool.all("commit")
-                _clock("commit")
+                clock("commit")
                 if any(sizes):
                     depth += 1
                 st.depth = depth
@@ -491,7 +491,7 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
         elif found_raw is not None:
             found, run = _rebuild(model, pool, W, fp, found_raw)
         if os.environ.get("ELECT_WORKER_STATS"):
-            print(f"coordinator wall seconds: { {k: round(v, 2) for k, v in _clock.seconds.items()} }", file=sys.stderr)
+            print(f"coordinator wall seconds: { {k: round(v, 2) for k, v in clock.seconds.items()} }", file=sys.stderr)
             for w in range(W):
                 print(f"worker {w}: {pool.call(w, 'counters')}", file=sys.stderr)
     finally:

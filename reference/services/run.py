@@ -271,12 +271,7 @@ class Run:
             self.skip(f, f"client {c} is not running")
             return
         if f.action == "kill":
-            # stamped as soon as the signal is sent, before the process is reaped: the
-            # service sees its connections drop (an etcd campaign cancelled, say) at once,
-            # and the client can write nothing after SIGKILL
-            p.signal(signal.SIGKILL)
-            rec.record({"kind": "kill"}, {}, node=c)
-            p.kill()
+            self.kill_client(c, p, rec)
             self.paused.discard(c)
             self.clients[c] = None
         elif f.action == "pause":
@@ -338,6 +333,16 @@ class Run:
             self.procs.kill_all()
         return self.build(service)
 
+    @staticmethod
+    def kill_client(c: int, p, rec: Recorder | None) -> None:
+        """SIGKILL client c, stamped as soon as the signal is sent, before the process is
+        reaped: the service sees its connections drop (an etcd campaign cancelled, say) at
+        once, and the client can write nothing after SIGKILL."""
+        p.signal(signal.SIGKILL)
+        if rec is not None:
+            rec.record({"kind": "kill"}, {}, node=c)
+        p.kill()
+
     def stop_clients(self, rec: Recorder | None = None) -> None:
         """Stop the clients (they resign): the ones not leading first, so that the end of
         the run does not hand leadership around. One that does not stop within 5 s is
@@ -347,19 +352,16 @@ class Run:
                 if p is not None and p.alive()]
         deadline = time.monotonic() + 5.0
         for group in (False, True):
-            batch = [p for leading, _i, p in live if leading == group]
-            for p in batch:
+            batch = [(i, p) for leading, i, p in live if leading == group]
+            for _i, p in batch:
                 p.signal(signal.SIGCONT)
                 p.signal(signal.SIGTERM)
-            for p in batch:
+            for i, p in batch:
                 try:
                     p.popen.wait(max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     self.notes.append(f"{p.name} did not stop within 5s; killed")
-                    p.signal(signal.SIGKILL)
-                    if rec is not None:
-                        rec.record({"kind": "kill"}, {}, node=next(i for _l, i, q in live if q is p))
-                    p.kill()
+                    self.kill_client(i, p, rec)
         self.paused.clear()
 
     def raw_client_records(self) -> list[dict[str, Any]]:
