@@ -11,8 +11,16 @@ model's name and the -D overrides) and holds a share of the search:
 One level, in lockstep (the coordinator, this process, routes every message):
 1. expand: each worker generates the successors of its states. A successor it owns is
    checked against its own visited set at once; one owned by another worker is kept
-   aside and its fingerprint proposed to the owner (fingerprints already proposed in
-   this or an earlier level are known to be seen, and are not proposed again).
+   aside and its fingerprint proposed to the owner, unless this worker proposed it
+   before (one set holds both what a worker owns and has seen and what it proposed) or
+   the shared table shows the owner has it already.
+   The shared table (where the workers are forked) is a direct-mapped array of 2^22
+   fingerprints in shared memory: an owner writes each fingerprint it decides is new to
+   slot h & mask; a proposer reads the slot. A hit is exact (the slot holds h itself,
+   written by h's owner), so skipping the proposal changes nothing but the work; a miss
+   (overwritten, or not written yet: the owner may be expanding the same level at that
+   moment) only costs a proposal. About half the proposals are saved this way: most
+   proposed states are ones the owner finds itself in the same level.
 2. decide: each owner takes the proposals in worker order and answers new/seen.
 3. accept: each worker queues the states its proposals won; invariants and `reachable`
    properties are checked on every new state, where it is queued.
@@ -24,6 +32,7 @@ lowest worker), and its run is rebuilt here from the parent links: a shortest on
 """
 from __future__ import annotations
 
+import mmap
 import multiprocessing as mp
 import os
 import pickle
@@ -41,7 +50,7 @@ from .bfs import (Checks, Found, Progress, SearchResult, Stats, finish, peak_rss
                   replay_fingerprints, rss_mib)
 from .visited import fingerprint_fn, safe_hash, scanner
 
-KNOWN_MAX = 4_000_000       # fingerprints a worker remembers having proposed (then forgets them all)
+TABLE_MASK = (1 << 22) - 1  # slots of the shared table of decided fingerprints (8 bytes each)
 _FLIP = bytes([1, 0]) + bytes(254)      # seen (1) -> answer 0, not seen (0) -> answer 1
 BALANCE_SLACK = 0.05        # even out a level when a worker holds 5% more than its share
 
@@ -54,11 +63,10 @@ def owner(h: int, workers: int) -> int:
 
 # ---------------------------------------------------------------------------- the worker side
 _TEMPLATE = '''
-def expand(frontier, gbase, W, me, seen, known, nxt, nxt_par, nxt_fp, props, prop_states, prop_par,
-           reach, pend, stuck):
+def expand(frontier, gbase, W, me, seen, nxt, nxt_par, nxt_fp, props, prop_states, prop_par,
+           reach, pend, stuck, tab):
     """Expand frontier; returns (transitions, finding or None)."""
     seen_add = seen.add
-    known_add = known.add
     nxt_app = nxt.append
     par_app = nxt_par.append
     fp_app = nxt_fp.append
@@ -78,20 +86,17 @@ def expand(frontier, gbase, W, me, seen, known, nxt, nxt_par, nxt_fp, props, pro
                 continue
 {pre}            for t in ts:
 {edge}                h = fp(t)
+                if h in seen:
+                    continue
+                seen_add(h)
                 o = (h >> 48) % W
                 if o == me:
-                    if h in seen:
-                        continue
-                    seen_add(h)
-                    nxt_app(t)
+{publish}                    nxt_app(t)
                     par_app(gid)
                     fp_app(h)
 {neg}{inv}                    if pend:
                         reach(t)
-                else:
-                    if h in known:
-                        continue
-                    known_add(h)
+{filter}                else:
                     props[o].append(h)
                     prop_states[o].append(t)
                     prop_par[o].append(gid)
@@ -102,13 +107,17 @@ def expand(frontier, gbase, W, me, seen, known, nxt, nxt_par, nxt_fp, props, pro
 '''
 
 
-def make_worker_expander(checks: Checks, succ: Callable, fp: Callable, neg: Callable | None) -> Callable:
+def make_worker_expander(checks: Checks, succ: Callable, fp: Callable, neg: Callable | None,
+                         shared: bool) -> Callable:
     ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError, "neg": neg}
     pre, edge, inv, negc = property_code(checks, ns, 20, transition="ntr, ('transition', TN{i}, gid, fp(t), t)",
                                          invariant="ntr, ('invariant', IN{i}, gid, h, None)",
                                          negative="ntr, ('negative', None, gid, h, None)" if neg is not None
                                          else None)
-    src = _TEMPLATE.format(pre=pre, edge=edge, inv=inv, neg=negc)
+    src = _TEMPLATE.format(pre=pre, edge=edge, inv=inv, neg=negc,
+                           publish=" " * 20 + f"tab[h & {TABLE_MASK}] = h\n" if shared else "",
+                           filter=(" " * 16 + f"elif tab[h & {TABLE_MASK}] == h:\n" + " " * 20 + "continue\n"
+                                   if shared else ""))
     exec(compile(src, "<elect worker loop>", "exec"), ns)
     return ns["expand"]
 
@@ -134,9 +143,11 @@ class Worker:
         self.neg = None if safe else scanner(self.model)
         self.fp = fingerprint_fn(canon, safe_hash(self.model) if safe else None)
         self.checks = Checks.of(self.model)
-        self.expand_fn = make_worker_expander(self.checks, self.model.successors, self.fp, self.neg)
-        self.seen: set[int] = set()
-        self.known: set[int] = set()
+        # the table of decided fingerprints, shared by all workers (inherited through fork)
+        self.tab = memoryview(_TABLE).cast("q") if _TABLE is not None else None
+        self.expand_fn = make_worker_expander(self.checks, self.model.successors, self.fp, self.neg,
+                                              self.tab is not None)
+        self.seen: set[int] = set()       # fingerprints this worker owns and has seen, and those it proposed
         self.parent = array("q")
         self.fparr = array("q")
         self.frontier: list[tuple] = []
@@ -185,6 +196,8 @@ class Worker:
             if self.neg is not None and self.neg(s):
                 return {"found": ("negative", None, -1, h, None), "new": 0, "witnessed": self.witnessed}
             self.seen.add(h)
+            if self.tab is not None:
+                self.tab[h & TABLE_MASK] = h
             self.nxt.append(s)
             self.nxt_par.append(-1)
             self.nxt_fp.append(h)
@@ -198,9 +211,9 @@ class Worker:
     def expand(self, depth: int):
         reach = self._reach(depth + 1)
         try:
-            ntr, found = self.expand_fn(self.frontier, self.gbase(), self.W, self.me, self.seen, self.known,
+            ntr, found = self.expand_fn(self.frontier, self.gbase(), self.W, self.me, self.seen,
                                         self.nxt, self.nxt_par, self.nxt_fp, self.props, self.prop_states,
-                                        self.prop_par, reach, self.pending, self.checks.stuck)
+                                        self.prop_par, reach, self.pending, self.checks.stuck, self.tab)
         except EvalError as e:
             ntr, found = 0, ("error", None, getattr(e, "state_id", self.gbase()), None, None)
         return {"transitions": ntr, "found": found}, [p.tobytes() for p in self.props]
@@ -215,6 +228,10 @@ class Worker:
             # a worker proposes a fingerprint once per level; most were seen already
             ans = bytes(map(seen.__contains__, a)).translate(_FLIP)
             seen.update(compress(a, ans))
+            if self.tab is not None:
+                tab = self.tab
+                for h in compress(a, ans):
+                    tab[h & TABLE_MASK] = h
             out.append(ans)
         return out
 
@@ -222,7 +239,6 @@ class Worker:
         reach = self._reach(depth + 1)
         found = None
         invs = self.checks.invariants
-        known = self.known
         for o, ans in enumerate(answers):
             if o == self.me:
                 continue
@@ -249,8 +265,6 @@ class Worker:
                         found = ("error", None, par[i], None, None)
         self.n_proposed += sum(len(p) for p in self.props)
         self.n_accepted += sum(a.count(1) for o, a in enumerate(answers) if o != self.me)
-        if len(known) > KNOWN_MAX:
-            known.clear()
         self._reset_props()
         return {"found": found, "new": len(self.nxt), "witnessed": self.witnessed, "rss_mib": rss_mib()}
 
@@ -277,7 +291,7 @@ class Worker:
         import resource as _r
         ru = _r.getrusage(_r.RUSAGE_SELF)
         return {"proposed": self.n_proposed, "accepted": self.n_accepted, "shipped": self.n_shipped,
-                "received": self.n_received, "known": len(self.known), "seen": len(self.seen),
+                "received": self.n_received, "seen": len(self.seen),
                 "cpu": ru.ru_utime + ru.ru_stime,
                 "phases": {k: round(v, 2) for k, v in sorted(self.phase.items())}}
 
@@ -345,6 +359,9 @@ class WorkerFailed(RuntimeError):
     pass
 
 
+_TABLE = None       # set by _Pool before it forks the workers
+
+
 class _Pool:
     def __init__(self, W: int, spec_path: str, model_name, defines, symmetry: bool, safe: bool,
                  model: Model | None = None):
@@ -352,6 +369,8 @@ class _Pool:
         # model compiled (inherited, not pickled); elsewhere it compiles the model itself
         # from the spec's path, model name and overrides
         fork = "fork" in mp.get_all_start_methods()
+        global _TABLE
+        _TABLE = mmap.mmap(-1, (TABLE_MASK + 1) * 8) if fork else None     # shared, zero-filled
         ctx = mp.get_context("fork" if fork else "spawn")
         self.conns = []
         self.procs = []
