@@ -1402,8 +1402,13 @@ class Gen:
         self.lines.append("")
 
     def gen_properties(self):
+        """The properties this model checks (`check P, Q`; all of them without a check
+        line). One it leaves out is not compiled: it cannot make the model fail (it may use
+        `now`, say, in a model without a tick clock) and nothing runs it."""
         self.prop_names: dict[str, list[str]] = {}
         for i, p in enumerate(self.ts.properties):
+            if not self.cfg.checks(p.name):
+                continue
             two = p.kind == "transition"
             fn = f"prop_{i}"
             self.prop_fn(fn, p.conjuncts, two)

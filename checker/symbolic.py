@@ -1839,6 +1839,8 @@ class Encoder:
         if k == "typeset":
             return SetV({d: TRUE for d in self.dom(e.ty.elem)})
         if k == "now":
+            if self.cfg.tick is None:      # a property the model does not check (prove --invariant, --with)
+                raise self.refuse("E414", "'now' needs a tick clock in the model", e.span, "add `faults tick <= k`")
             return cx.st[("now",)]
         raise self.refuse("E601", f"'{e.id}' is not supported by the symbolic encoding", e.span)
 
@@ -2677,12 +2679,67 @@ class Encoder:
         if init is None:
             return [(self.const_sv(self.default_c(ty), ty), TRUE)]
         if init.kind == "value":
-            return [(self.coerce(self.ev(init.expr, cx), ty, cx, span), TRUE)]
+            return [(self.coerce(self.checked_init_value(init, ty, cx), ty, cx, span), TRUE)]
         if init.kind == "in":
-            s = self.ev(init.expr, cx)
+            s = self.checked_init_set(init, ty, cx)
             return [(self.coerce(self.const_sv(d, ty), ty), s.mem[d]) for d in _sorted_keys(s.mem)
                     if not is_f(s.mem[d])]
         return [(self.const_sv(d, ty), TRUE) for d in self.dom(ty, span)]
+
+    def init_bounds(self, init, ty: Ty) -> tuple[int, int] | None:
+        """The range an initial value is checked against (E501), as the explicit model's
+        store_check: an int with a declared range, or an id given by an int."""
+        base = ty.inner if isinstance(ty, OptT) else ty
+        if isinstance(base, IntT) and base.lo is not None:
+            return self.bounds(base)
+        if isinstance(base, IdT) and isinstance(init.expr.ty, IntT):
+            return self.bounds(base)
+        return None
+
+    def checked_init_value(self, init, ty: Ty, cx: Ctx):
+        """The value of `= expr`: E501 where it is outside the declared range."""
+        v = self.ev(init.expr, cx)
+        b = self.init_bounds(init, ty)
+        if b is not None and v is not NONE and not isinstance(v, Opt):
+            lo, hi = b
+            self.check_in(v, lo, hi, cx, init.expr.span, "E501",
+                          lambda n: f"value {n} is outside its declared range {lo}..{hi}",
+                          f"a value outside its declared range {lo}..{hi}")
+        return v
+
+    def checked_init_set(self, init, ty: Ty, cx: Ctx) -> SetV:
+        """The set of `in expr`: E501 where one of its members is outside the declared
+        range (the explicit model raises on such a member as it enumerates the set). A set
+        written out (`{a, b}`, `a..b`) is checked member by member before it is encoded:
+        its encoding enumerates only the values of its element type, which may be the
+        declared range itself."""
+        e = init.expr
+        b = self.init_bounds(init, ty)
+        if b is None:
+            return self.ev(e, cx)
+        lo, hi = b
+        span = e.span
+        unknown = f"a value outside its declared range {lo}..{hi}"
+        late: list = []                   # symbolic members, checked after the constant ones
+        if isinstance(e, A.SetLit) and e.items and not isinstance(e.ty, MapT):
+            vals = [(self.ev(x, cx), TRUE) for x in e.items]
+            late = [disj([v < lo, v > hi]) for v, _ in vals
+                    if isinstance(v, (z3.ArithRef, z3.BitVecRef)) and num(v) is None]
+            s = self.build_set(vals, e.ty.elem if isinstance(e.ty, SetT) else e.items[0].ty, cx, span)
+        elif isinstance(e, A.RangeExpr):
+            a, z = self.ev(e.lo, cx), self.ev(e.hi, cx)
+            if num(a) is None or num(z) is None:
+                late = [conj([a <= z, disj([a < lo, z > hi])])]
+            s = self.int_set(a, z, cx, span)
+        else:
+            s = self.ev(e, cx)
+        for d in _sorted_keys(s.mem):
+            m = s.mem[d]
+            if isinstance(d, int) and not isinstance(d, bool) and not lo <= d <= hi and not is_f(m):
+                self.error(cx, m, "E501", f"value {d} is outside its declared range {lo}..{hi}", span)
+        for c in late:
+            self.error(cx, c, "E501", unknown, span)
+        return s
 
     def restart_actions(self, p: ProcessInfo, i: int, cx: Ctx):
         """restart i: durable fields kept, volatile ones back to their initial values (one
@@ -2716,15 +2773,26 @@ class Encoder:
 
     # ---- initial states, properties, the step relation ----
     def init_constraints(self, s: dict) -> tuple[list, list]:
-        """Constraints that make s an initial state, and the errors evaluating them may raise."""
+        """Constraints that make s an initial state, and the errors evaluating them may raise.
+        Each error's condition carries the constraints on the values chosen before it: the
+        explicit model enumerates initial values in this order and raises at the first
+        error, whether or not later values can be chosen (so ask about the errors alone)."""
         cons: list = []
         errs: list = []
         ivars: dict[str, Any] = {}
+
+        def one(init, ty, x, cx, span):
+            before, n = list(cons), len(errs)
+            cx.errs = errs
+            cons.extend(self.init_constraint(init, ty, x, cx, span))
+            for k in range(n, len(errs)):
+                errs[k] = (conj(before + [errs[k][0]]),) + tuple(errs[k][1:])
+
         for v in self.ts.vars.values():
             key = ("var", v.name)
             cx = Ctx(s, "init")
-            cx.init_vars, cx.init_fields, cx.errs = dict(ivars), {}, errs
-            cons += self.init_constraint(v.decl.init, v.ty, s[key], cx, v.decl.span)
+            cx.init_vars, cx.init_fields = dict(ivars), {}
+            one(v.decl.init, v.ty, s[key], cx, v.decl.span)
             ivars[v.name] = s[key]
         for p in self.gen.procs:
             lo, hi = self.ids[p.name]
@@ -2733,8 +2801,8 @@ class Encoder:
                 for f in p.fields.values():
                     key = ("fld", p.name, f.name, i)
                     cx = Ctx(s, "init", i, p)
-                    cx.init_vars, cx.init_fields, cx.errs = dict(ivars), dict(fl), errs
-                    cons += self.init_constraint(f.decl.init, f.ty, s[key], cx, f.decl.span)
+                    cx.init_vars, cx.init_fields = dict(ivars), dict(fl)
+                    one(f.decl.init, f.ty, s[key], cx, f.decl.span)
                     fl[f.name] = s[key]
         for k, ty in self.keys:
             if k[0] == "net":
@@ -2749,9 +2817,9 @@ class Encoder:
         if init is None:
             return [eq(x, self.const_sv(self.default_c(ty), ty))] + self.wf(ty, x)
         if init.kind == "value":
-            return [eq(x, self.coerce(self.ev(init.expr, cx), ty, cx, span))] + self.wf(ty, x)
+            return [eq(x, self.coerce(self.checked_init_value(init, ty, cx), ty, cx, span))] + self.wf(ty, x)
         if init.kind == "in":
-            return [self.member(self.ev(init.expr, cx), x)] + self.wf(ty, x)
+            return [self.member(self.checked_init_set(init, ty, cx), x)] + self.wf(ty, x)
         return self.wf(ty, x)
 
     def prop_terms(self, prop: A.Property, s: dict, old: dict | None = None) -> list:
@@ -3045,7 +3113,6 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
     states = [enc.fresh_state("s0")]
     sels: list = [None]
     init, init_errs = enc.init_constraints(states[0])
-    solver.add(*init)
     per: list[float] = []
     res = BmcResult("holds", depth, per, 0.0, actions=len(enc.acts), variables=len(enc.state_leaves(enc.cur)))
 
@@ -3055,9 +3122,12 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
         res.sel_values = [None] + [zval(x, m) for x in sels[1:d + 1]]
         return res
 
+    queries = [0]
+
     def sat(*fs) -> z3.ModelRef | None:
         # an assumption literal rather than push/pop keeps what the solver learnt
-        q = z3.Bool(f"query{len(per)}")
+        q = z3.Bool(f"query{queries[0]}")
+        queries[0] += 1
         solver.add(implies(q, conj(list(fs))))
         r = solver.check(q)
         m = solver.model() if r == z3.sat else None
@@ -3066,6 +3136,14 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
             _gave_up(solver)
         return m
 
+    # an error computing the initial states comes before them (and before `check`'s first
+    # state): its condition holds the constraints on the values chosen before it
+    if init_errs:
+        m = sat(disj([e[0] for e in init_errs]))
+        if m is not None:
+            res.error = (None,) + tuple(next(e for e in init_errs if zval(e[0], m)))
+            return _finish(found("error", "error", None, 0, m), t0)
+    solver.add(*init)
     lap = time.perf_counter()
     for d in range(depth + 1):
         if d > 0:
@@ -3081,8 +3159,6 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
         s = states[d]
         # one query per depth: can anything be wrong here? Then which (in BFS's order)
         cands: list[tuple[str, Any, Any]] = []
-        if d == 0:
-            cands += [("init-error", e, c) for e in init_errs for c in [e[0]]]
         cands += [("invariant", p, neg(conj(sysm.at(c, s) for c in terms))) for p, terms in inv_t]
         if d > 0:
             cands += [("transition", p, neg(conj(sysm.at(c, states[d - 1], s) for c in terms)))
@@ -3096,9 +3172,6 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
         m = sat(disj([f for _, _, f in cands]))
         if m is not None:
             kind, p, _ = next(c for c in cands if zval(c[2], m))
-            if kind == "init-error":
-                res.error = (None,) + tuple(p)
-                return _finish(found("error", "error", None, 0, m), t0)
             if kind == "error":
                 found("error", "error", None, d, m)
                 res.error = _which_error(enc, sysm, s, m)
@@ -3242,9 +3315,19 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
                       actions=len(enc.acts), variables=len(enc.state_leaves(enc.cur)))
     cur, nxt = enc.cur, enc.nxt
     terms_cur = [(p, j, t) for p in targets for j, t in enumerate(enc.prop_terms(p, cur))]
+    # 0. computing the initial states raises (as `elect check` reports before any state)
+    init, init_errs = enc.init_constraints(cur)
+    if init_errs:
+        s = new_solver(enc)
+        s.add(disj([e[0] for e in init_errs]))
+        if s.check() == z3.sat:
+            m = s.model()
+            res.verdict = "error"
+            res.error = (None,) + tuple(next(e for e in init_errs if zval(e[0], m)))
+            res.seconds = res.seconds_init = time.perf_counter() - t0
+            return res
     # 1. every initial state
     s = new_solver(enc)
-    init, _ = enc.init_constraints(cur)
     s.add(*init)
     s.add(disj([neg(t) for _, _, t in terms_cur]))
     r = s.check()
@@ -3440,15 +3523,19 @@ def _bmc_error(args, enc: Encoder, res: BmcResult) -> int:
     from .diagnostics import EvalError
     model = enc.model
     err = None
+    at_init = False          # computing the initial states raised: there is no run to show
     try:
         if res.labels == [None] and res.depth == 0:
+            at_init = True
             model.init_states()
+            at_init = False
         model.successors_labeled(res.states[-1])
     except EvalError as e:
         err = e
     if err is None and res.error is not None and res.depth == 0:
-        _, _, code, msg, span = res.error
+        desc, _, code, msg, span = res.error
         err = EvalError(code, msg, span)
+        at_init = desc is None
     if err is None:
         print(f"internal error: bmc found an evaluation error at depth {res.depth} that the explicit model does "
               "not raise, please report", file=sys.stderr)
@@ -3457,11 +3544,26 @@ def _bmc_error(args, enc: Encoder, res: BmcResult) -> int:
         print(json.dumps({**_bmc_json(args, model.config, res), "error": f"{err.code}: {err.message}"},
                          sort_keys=True))
     print(err.render(), file=sys.stderr)
+    if at_init:              # as `elect check`: the diagnostic alone
+        return 1
     tr = model.trace(res.states, res.labels, {"verdict": "error", "engine": "bmc"})
     from .report.text import render_text
     print("  note: the run that led there:", file=sys.stderr)
     print(render_text(tr, color=False), file=sys.stderr)
     return 1
+
+
+def _init_error(model, sym):
+    """The error computing the initial states as `elect check` reports it: the explicit
+    model's (with its hint), else the symbolic one (action None, condition, code, message,
+    span)."""
+    from .diagnostics import EvalError
+    try:
+        model.init_states()
+    except EvalError as e:
+        return e
+    _, _, code, msg, span = sym
+    return EvalError(code, msg, span)
 
 
 def resolve_props(ts: TypedSpec, names: list[str], what: str) -> list[A.Property]:
@@ -3495,6 +3597,13 @@ def cmd_prove(args) -> int:
     except KeyboardInterrupt:
         print("stopped by Ctrl-C before a verdict: nothing proved", file=sys.stdout)
         return 14
+    if res.verdict == "error" and res.error[0] is None:      # computing the initial states raises
+        err = _init_error(model, res.error)
+        if args.json:
+            print(json.dumps({**_prove_json(args, cfg, model, res), "error": f"{err.code}: {err.message}"},
+                             sort_keys=True))
+        print(err.render(), file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(_prove_json(args, cfg, model, res), sort_keys=True))
         return 0 if res.verdict == "proved" else 10

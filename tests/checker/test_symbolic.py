@@ -338,3 +338,69 @@ def test_numbers_naming_processes_are_encoded_like_the_explicit_model():
     enc = encoder(path, "overflow", 2)
     res = S.bmc(enc, 2)
     assert res.verdict == "error" and res.depth == 0 and res.error[2] == "E506"   # as `elect check`: after 0 steps
+
+
+# ---- errors computing the initial states ----
+
+INIT_E501 = """\
+tests/checker/symbolic_fixtures/init_out_of_range.elect:11:20: error[E501]: value 5 is outside its declared range 0..2
+  11 |     level: 0..2 in {base, base + K}
+     |                    ^^^^^^^^^^^^^^^^
+  hint: widen the range in the declaration, or add a guard that stops the step
+"""
+
+
+@pytest.mark.parametrize("path", [
+    "tests/checker/symbolic_fixtures/init_out_of_range.elect",
+    "tests/specs/eval_error/init_out_of_range.elect",           # `var x: 0..2 in 5..7`
+    "tests/checker/symbolic_fixtures/init_out_of_range_first.elect",
+])
+def test_initial_value_outside_its_range_is_reported_as_check_does(path, tmp_path):
+    """An initial value outside its declared range is E501 before the first state in
+    `elect check`; bmc and prove left such values out of the initial states and said
+    'holds' and 'proved'. Now all three print the same diagnostic (code, message, span,
+    carets, hint, and no run: there is no state yet) and exit 1."""
+    ref = run_cli("check", path, "--out", str(tmp_path))
+    assert ref.returncode == 1 and "error[E501]" in ref.stderr, ref.stdout + ref.stderr
+    if path.endswith("symbolic_fixtures/init_out_of_range.elect"):
+        assert ref.stderr == INIT_E501
+    for cmd in (["bmc", path, "--depth", "3"], ["prove", path]):
+        r = run_cli(*cmd)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert r.stderr == ref.stderr
+        assert "holds" not in r.stdout and "proved" not in r.stdout
+    r = run_cli("bmc", path, "--depth", "1", "--json")
+    assert r.returncode == 1 and r.stderr == ref.stderr
+    assert json.loads(r.stdout)["error"].startswith("E501: value ")
+
+
+def test_initial_value_outside_its_range_in_the_encoding():
+    path = "tests/checker/symbolic_fixtures/init_out_of_range.elect"
+    res = S.bmc(encoder(path, "default", 3), 3)
+    assert (res.verdict, res.depth, res.error[0], res.error[2]) == ("error", 0, None, "E501")
+    assert (res.error[4].line, res.error[4].col) == (11, 20)
+    res = prove(str(ROOT / path), "LevelInRange", [])
+    assert res.verdict == "error" and res.error[0] is None and res.error[2] == "E501"
+    # with every member in range: no error, and the property holds and is proved
+    assert S.bmc(encoder(path, "in_range", 3), 3).verdict == "holds"
+    assert prove(str(ROOT / path), "LevelInRange", [], ["K=1"]).verdict == "proved"
+
+
+def test_now_in_a_property_the_model_does_not_check():
+    """The default model leaves ExpiresInTime (which reads `now`) out with its check line
+    and has no tick clock: bmc and prove check the rest; naming it to prove is E414 at
+    `now`, as compiling a model that checks it is."""
+    path = "tests/specs/ok/now_in_unchecked_property.elect"
+    r = run_cli("bmc", path, "--depth", "3")
+    assert r.returncode == 0 and "holds up to depth 3: OneHolder (" in r.stdout, r.stdout + r.stderr
+    r = run_cli("prove", path)
+    assert r.returncode == 0 and "proved: OneHolder" in r.stdout, r.stdout + r.stderr
+    for args in (["--invariant", "ExpiresInTime"], ["--with", "ExpiresInTime"]):
+        r = run_cli("prove", path, *args)
+        assert r.returncode == 1 and "Traceback" not in r.stderr
+        assert r.stderr.startswith(f"{path}:14:52: error[E414]: 'now' needs a tick clock in the model\n"
+                                   "  14 | invariant ExpiresInTime: holder == 0 or expires <= now + 2\n"
+                                   "     |                                                    ^^^\n"
+                                   "  hint: add `faults tick <= k`"), r.stderr
+    r = run_cli("prove", path, "--model", "clocked")
+    assert r.returncode == 0 and "proved: OneHolder, ExpiresInTime" in r.stdout, r.stdout + r.stderr
