@@ -785,14 +785,16 @@ class Gen:
             self.err("E399", "cannot compile statement", st.span)
 
     def store_check(self, target_ty: Ty, value_expr: A.Expr, code: str) -> str:
-        if isinstance(target_ty, OptT):
+        opt = isinstance(target_ty, OptT)
+        if opt:
             target_ty = target_ty.inner
         src = value_expr.ty
         if isinstance(target_ty, IntT) and target_ty.lo is not None:
             lo, hi = self.bounds(target_ty)
             if _is_lit(code) and lo <= int(code) <= hi:
                 return code
-            return f"check_range({code}, {lo}, {hi}, {self.span_ref(value_expr.span)})"
+            fn = "check_range_opt" if opt and not isinstance(src, IntT) else "check_range"
+            return f"{fn}({code}, {lo}, {hi}, {self.span_ref(value_expr.span)})"
         if isinstance(target_ty, IdT) and isinstance(src, IntT):
             lo, hi = self.bounds(target_ty)
             if _is_lit(code) and lo <= int(code) <= hi:
@@ -1432,7 +1434,7 @@ def compile_model(ts: TypedSpec, cfg: ModelConfig):
     ns: dict[str, Any] = {
         "setat": runtime.setat, "ms_add": runtime.ms_add, "ms_add_many": runtime.ms_add_many, "ms_count": runtime.ms_count,
         "ms_remove": runtime.ms_remove, "fifo_push": runtime.fifo_push, "fifo_pop": runtime.fifo_pop,
-        "check_range": runtime.check_range, "check_id": runtime.check_id, "check_key": runtime.check_key, "div": runtime.div,
+        "check_range": runtime.check_range, "check_range_opt": runtime.check_range_opt, "check_id": runtime.check_id, "check_key": runtime.check_key, "div": runtime.div,
         "mod": runtime.mod, "smin": runtime.smin, "smax": runtime.smax, "head": runtime.head,
         "last": runtime.last, "seq_at": runtime.seq_at, "seq_set": runtime.seq_set,
         "ordered_iter": runtime.ordered_iter, "map_build": map_build, "EMPTY": frozenset(),

@@ -70,6 +70,13 @@ def check_range(v, lo, hi, sid):
                     "widen the range in the declaration, or add a guard that stops the step")
 
 
+def check_range_opt(v, lo, hi, sid):
+    """check_range for an optional ranged int: none passes."""
+    if v is NONE or v == NONE:
+        return v
+    return check_range(v, lo, hi, sid)
+
+
 def check_id(v, lo, hi, kind, sid):
     """A number used as the id of a process of an ordered id type."""
     if lo <= v <= hi:
