@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 
-from .diagnostics import Diagnostic, Span, SpecError
+from .diagnostics import Diagnostic, Span, SpecError, span_text
 from .dsl import ast as A
 from .types import (ANY, BOOL, EMPTY, INT, NONE, AnyT, BoolT, EmptyT, EnumT, IdT, IntT, MapT, MsgT,
                     NoneT, OptT, RecordT, SeqT, SetT, TupleT, Ty, assignable, comparable, is_finite_key,
@@ -28,6 +28,22 @@ BUILTINS = ("size", "len", "min", "max", "old", "pending", "alive", "connected",
 NETWORK_OPTIONS = ("unordered", "set", "fifo", "lossy", "duplicating", "reliable")
 FAULTS = ("crash", "restart", "partition", "tick")
 COUNTERS = ("messages", "deliveries", "steps", "ticks")
+SIGNATURES = {
+    "size": "size(s): the number of elements of a set, a sequence or a map",
+    "len": "len(s): the number of elements of a set, a sequence or a map",
+    "min": "min(s): the least of a set or sequence of ordered values",
+    "max": "max(s): the greatest of a set or sequence of ordered values",
+    "abs": "abs(x): the absolute value of an int",
+    "head": "head(s): the first element of a sequence",
+    "last": "last(s): the last element of a sequence",
+    "tail": "tail(s): a sequence without its first element",
+    "keys": "keys(m): the set of a map's keys",
+    "values": "values(m): the set of a map's values",
+    "old": "old(e): the value of e before the step, in a transition property",
+    "alive": "alive(p): whether process p is up (not crashed)",
+    "connected": "connected(p, q): whether no partition separates processes p and q",
+    "pending": "pending(Msg, src=p, dst=q, field=v): how many Msg messages in flight match",
+}
 
 
 @dataclass
@@ -891,7 +907,9 @@ class Checker:
             return NONE
         if isinstance(e, A.SelfRef):
             if sc.process is None:
-                self.err("E205", "'self' is only defined inside a process", e.span)
+                kind = next(iter(self.ts.processes), None) or next(iter(self.ts.idtypes), None) or "Node"
+                self.err("E205", "'self' is only defined inside a process", e.span,
+                         hint=f"outside a process, bind an id: `action a(n in {kind}):` or `all n in {kind}: ...`")
                 return ANY
             return sc.process.idty
         if isinstance(e, A.Name):
@@ -1130,28 +1148,47 @@ class Checker:
 
     def index_type(self, e: A.Index, t: Ty, sc: Scope) -> Ty:
         if len(e.indices) != 1:
-            self.err("E331", "one index at a time: write m[a][b]", e.span)
+            self.err("E331", "one index at a time: write m[a][b]", e.span,
+                     hint="a map's key is one value (bool, an enum, an id or a range); for two keys, "
+                          "nest maps: map[K1, map[K2, V]]")
             return ANY
         it = self.expr(e.indices[0], sc, expected=t.key if isinstance(t, MapT) else INT)
         if isinstance(t, MapT):
             if not assignable(t.key, it):
-                self.err("E331", f"this map's keys are {t.key}, found {it}", e.indices[0].span)
+                self.err("E331", f"this map's keys are {t.key}, found {it}", e.indices[0].span,
+                         hint=self.index_hint(e, t.key, it))
             return t.val
         if isinstance(t, SeqT):
             if isinstance(it, IdT) and it.symmetric:
                 self.err("E320", f"the symmetric id type '{it.name}' used as a sequence index", e.indices[0].span,
                          hint=f"use a map[{it.name}, ...] keyed by the id instead")
             elif not isinstance(it, (IntT, AnyT, IdT)):
-                self.err("E331", f"a sequence index must be an int, found {it}", e.indices[0].span)
+                self.err("E331", f"a sequence index must be an int, found {it}", e.indices[0].span,
+                         hint="a sequence is indexed by position: s[0] is its first element, "
+                              "s[len(s) - 1] its last")
             return t.elem
         if isinstance(t, TupleT):
             if isinstance(e.indices[0], A.IntLit) and 0 <= e.indices[0].value < len(t.items):
                 return t.items[e.indices[0].value]
-            self.err("E331", "a tuple is indexed by a constant number", e.indices[0].span)
+            self.err("E331", "a tuple is indexed by a constant number", e.indices[0].span,
+                     hint=f"this tuple has {len(t.items)} item{'s' if len(t.items) != 1 else ''}: "
+                          f"write t[0]{f' .. t[{len(t.items) - 1}]' if len(t.items) > 1 else ''}")
             return ANY
         if not isinstance(t, AnyT):
-            self.err("E331", f"{t} cannot be indexed", e.span)
+            self.err("E331", f"{t} cannot be indexed", e.span,
+                     hint="a set has no positions: test membership with `x in s`" if isinstance(t, (SetT, EmptyT))
+                     else "only maps (m[k]), sequences (s[i]) and tuples (t[0]) take [...]")
         return ANY
+
+    def text(self, node: A.Node) -> str | None:
+        """The source text of a node, on one line (None when the source is not at hand)."""
+        try:
+            return span_text(self.spec.source, node.span) or None
+        except (IndexError, AttributeError, TypeError):
+            return None
+
+    def index_hint(self, e: A.Index, key: Ty, found: Ty) -> str:
+        return index_hint(key, found, self.text(e.obj) or "m", self.text(e.indices[0]) or "k")
 
     def arith(self, e: A.Binary, sc: Scope, expected: Ty | None) -> Ty:
         a = self.expr(e.left, sc, expected if isinstance(expected, (SetT, SeqT)) else None)
@@ -1209,7 +1246,8 @@ class Checker:
                 self.err("E320", f"the symmetric id type '{sym[0].name}' compared with a number", e.span,
                          hint="symmetric ids may only be compared with other ids")
             elif not comparable(a, b):
-                self.err("E334", f"'{e.op}' compares {a} with {b}: they are never equal", e.span)
+                self.err("E334", f"'{e.op}' compares {a} with {b}: they are never equal", e.span,
+                         hint=compare_hint(a, b))
             return BOOL
         # ordering
         if isinstance(a, SetT) and isinstance(b, (SetT, EmptyT)) and e.op in ("<=", "<", ">=", ">"):
@@ -1224,7 +1262,7 @@ class Checker:
                 self.err("E335", f"'{e.op}' needs ordered values, found {t}", x.span)
                 return BOOL
         if join(a, b) is None:
-            self.err("E334", f"'{e.op}' compares {a} with {b}", e.span)
+            self.err("E334", f"'{e.op}' compares {a} with {b}", e.span, hint=compare_hint(a, b))
         return BOOL
 
     def call(self, e: A.Call, sc: Scope, expected: Ty | None) -> Ty:
@@ -1247,7 +1285,9 @@ class Checker:
                 self.check_def(d)
             if len(args) != len(d.params):
                 self.err("E337", f"'{fn}' takes {len(d.params)} argument{'s' if len(d.params) != 1 else ''}, "
-                         f"found {len(args)}", e.span)
+                         f"found {len(args)}", e.span,
+                         hint=f"it is declared `def {fn}({', '.join(self.text(p) or p.name for p in d.params)})` "
+                              f"at line {d.span.line}")
             for a, pt in zip(args, d.param_types):
                 t = self.expr(a.value, sc, pt)
                 if not assignable(pt, t):
@@ -1262,7 +1302,9 @@ class Checker:
         e.ref = ("builtin", fn)
         if fn == "pending":
             if not args or not isinstance(args[0].value, A.Name) or args[0].value.id not in self.ts.messages:
-                self.err("E337", "pending takes a message type first: `pending(Answer)`", e.span)
+                self.err("E337", "pending takes a message type first: `pending(Answer)`", e.span,
+                         hint=SIGNATURES["pending"] + (f"; the messages are {', '.join(self.ts.messages)}"
+                                                       if self.ts.messages else ""))
                 return INT
             mt = self.ts.messages[args[0].value.id].ty
             seen: set[str] = set()
@@ -1273,7 +1315,8 @@ class Checker:
                              hint="name what to filter by: `pending(Vote, dst=n, granted=true)`")
                     continue
                 if a.name in seen:
-                    self.err("E337", f"'{a.name}' is given twice", a.span)
+                    self.err("E337", f"'{a.name}' is given twice", a.span,
+                             hint=f"filter by `{a.name}=` once; for several values, add up pending(...) calls")
                 seen.add(a.name)
                 if a.name in ("src", "dst"):
                     msg = self.ts.messages[args[0].value.id]
@@ -1283,7 +1326,9 @@ class Checker:
                     if isinstance(t, IntT) and rid is not None and not rid.symmetric:
                         continue    # a number names a process of an ordered id type
                     if not isinstance(t, (IdT, AnyT)):
-                        self.err("E337", f"'{a.name}' must be a process id, found {t}", a.value.span)
+                        self.err("E337", f"'{a.name}' must be a process id, found {t}", a.value.span,
+                                 hint=f"`{a.name}=` names the {'sender' if a.name == 'src' else 'receiver'}, "
+                                      f"e.g. `{a.name}=self` or an id bound by `all n in ...`")
                     continue
                 ft = mt.fields[mt.field_index(a.name)][1]
                 t = self.expr(a.value, sc, ft)
@@ -1297,39 +1342,43 @@ class Checker:
                 self.err("E338", "old(...) is only defined in a transition property", e.span,
                          hint="a transition property relates a step's old and new values")
             if len(args) != 1:
-                self.err("E337", "old takes one expression", e.span)
+                self.err("E337", "old takes one expression", e.span, hint=SIGNATURES[fn])
                 return ANY
             return self.expr(args[0].value, sc, expected)
         if fn in ("alive",):
             if len(args) != 1:
-                self.err("E337", f"{fn} takes one process id", e.span)
+                self.err("E337", f"{fn} takes one process id", e.span, hint=SIGNATURES[fn])
                 return BOOL
             t = self.expr(args[0].value, sc)
             if not isinstance(t, (IdT, AnyT)):
-                self.err("E337", f"{fn} takes a process id, found {t}", args[0].value.span)
+                self.err("E337", f"{fn} takes a process id, found {t}", args[0].value.span, hint=SIGNATURES[fn])
             return BOOL
         if fn == "connected":
             if len(args) != 2:
-                self.err("E337", "connected takes two process ids", e.span)
+                self.err("E337", "connected takes two process ids", e.span, hint=SIGNATURES[fn])
                 return BOOL
             for a in args:
                 t = self.expr(a.value, sc)
                 if not isinstance(t, (IdT, AnyT)):
-                    self.err("E337", f"connected takes process ids, found {t}", a.value.span)
+                    self.err("E337", f"connected takes process ids, found {t}", a.value.span, hint=SIGNATURES[fn])
             return BOOL
         if len(args) != 1 or args[0].name is not None:
-            self.err("E337", f"{fn} takes one argument", e.span)
+            self.err("E337", f"{fn} takes one argument", e.span, hint=SIGNATURES[fn])
             for a in args:
                 self.expr(a.value, sc)
             return ANY
         t = self.expr(args[0].value, sc)
         if fn in ("size", "len"):
             if not isinstance(t, (SetT, SeqT, MapT, AnyT, EmptyT)):
-                self.err("E337", f"{fn} needs a set or a sequence, found {t}", args[0].value.span)
+                self.err("E337", f"{fn} needs a set or a sequence, found {t}", args[0].value.span, hint=SIGNATURES[fn])
             return INT
         if fn in ("min", "max"):
             if not isinstance(t, (SetT, SeqT, AnyT)):
-                self.err("E337", f"{fn} needs a set, found {t}", args[0].value.span)
+                hint = SIGNATURES[fn]
+                if isinstance(t, MapT):
+                    hint = (f"for the {'least' if fn == 'min' else 'greatest'} value of a map write "
+                            f"`{fn}(values({self.text(args[0].value) or 'm'}))`")
+                self.err("E337", f"{fn} needs a set, found {t}", args[0].value.span, hint=hint)
                 return ANY
             el = t.elem if isinstance(t, (SetT, SeqT)) else ANY
             if isinstance(el, IdT) and el.symmetric:
@@ -1340,28 +1389,52 @@ class Checker:
             return el
         if fn == "abs":
             if not isinstance(t, (IntT, AnyT)):
-                self.err("E337", f"abs needs an int, found {t}", args[0].value.span)
+                self.err("E337", f"abs needs an int, found {t}", args[0].value.span, hint=SIGNATURES[fn])
             return INT
         if fn in ("head", "last"):
             if not isinstance(t, (SeqT, AnyT)):
-                self.err("E337", f"{fn} needs a sequence, found {t}", args[0].value.span)
+                self.err("E337", f"{fn} needs a sequence, found {t}", args[0].value.span, hint=SIGNATURES[fn])
                 return ANY
             return t.elem if isinstance(t, SeqT) else ANY
         if fn == "tail":
             if not isinstance(t, (SeqT, AnyT)):
-                self.err("E337", f"tail needs a sequence, found {t}", args[0].value.span)
+                self.err("E337", f"tail needs a sequence, found {t}", args[0].value.span, hint=SIGNATURES[fn])
             return t
         if fn == "keys":
             if not isinstance(t, (MapT, AnyT)):
-                self.err("E337", f"keys needs a map, found {t}", args[0].value.span)
+                self.err("E337", f"keys needs a map, found {t}", args[0].value.span, hint=SIGNATURES[fn])
                 return ANY
             return SetT(t.key) if isinstance(t, MapT) else ANY
         if fn == "values":
             if not isinstance(t, (MapT, AnyT)):
-                self.err("E337", f"values needs a map, found {t}", args[0].value.span)
+                self.err("E337", f"values needs a map, found {t}", args[0].value.span, hint=SIGNATURES[fn])
                 return ANY
             return SetT(t.val) if isinstance(t, MapT) else ANY
         return ANY
+
+
+def compare_hint(a: Ty, b: Ty) -> str:
+    """What to write instead of comparing values of two types."""
+    for x, y in ((a, b), (b, a)):
+        if isinstance(x, EnumT) and not isinstance(y, (EnumT, AnyT)):
+            return f"compare a {x.name} with one of its members: {', '.join(x.members)}"
+        if isinstance(x, SetT) and comparable(x.elem, y):
+            return "to ask whether a value is in a set, write `x in s`; `s == {x}` for a set of one"
+        if isinstance(x, BoolT) and isinstance(y, IntT):
+            return "a bool is `true` or `false`, not a number"
+    if isinstance(a, IdT) and isinstance(b, IdT):
+        return f"ids of '{a.name}' and of '{b.name}' name processes of different kinds"
+    return "compare values of one type (a T? also compares with a T and with none)"
+
+
+def index_hint(key: Ty, found: Ty, m: str = "m", k: str = "k") -> str:
+    if isinstance(found, OptT) and assignable(key, found.inner):
+        return f"the key may be none: test it first, `{k} != none and {m}[{k}]` or `if {k} != none:`"
+    if isinstance(key, IdT):
+        return f"index it with a {key.name} id, e.g. `m[n]` for `n in {key.name}`"
+    if isinstance(key, EnumT):
+        return f"index it with a member of {key.name}: {', '.join(key.members)}"
+    return f"index it with a value of {key}"
 
 
 def elem_type(t: Ty) -> Ty:

@@ -3,7 +3,8 @@
 lark parses with LALR(1) and an indentation post-lexer; a Transformer builds the AST.
 Syntax errors become E1xx diagnostics: "expected X, found Y" with the expected tokens
 named as a person writes them, plus hints for the common slips (`=` for `==`, `then`
-after `if`, a missing `:`, tabs and spaces mixed).
+after `if`, a missing `:`, tabs and spaces mixed, a property with no condition). A word
+of the grammar (`if`, `to`, `final`, ...) is never a name (E108).
 """
 from __future__ import annotations
 
@@ -30,11 +31,34 @@ class _Indenter(Indenter):
     DEDENT_type = "_DEDENT"
     tab_len = 4
 
+    def process(self, stream):
+        # The lexer is contextual: where only a name may follow (`var if: int`), a keyword
+        # is read as a NAME. A keyword is never a name, wherever it stands.
+        kws = keywords()
+        for tok in super().process(stream):
+            if tok.type == "NAME" and tok.value in kws:
+                raise _KeywordAsName(tok)
+            yield tok
+
+
+class _KeywordAsName(Exception):
+    def __init__(self, tok: Token):
+        super().__init__(str(tok))
+        self.tok = tok
+
 
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
     return lark.Lark(GRAMMAR.read_text(), parser="lalr", postlex=_Indenter(),
                      propagate_positions=True, maybe_placeholders=False, cache=True)
+
+
+@lru_cache(maxsize=1)
+def keywords() -> frozenset[str]:
+    """The words of the grammar (`if`, `in`, `to`, `final`, ...): none of them is a name."""
+    name = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+    return frozenset(t.pattern.value for t in _parser().terminals
+                     if t.pattern.type == "str" and name.fullmatch(t.pattern.value))
 
 
 RESERVED = {"then", "do", "end", "fi", "endif", "begin", "elsif", "elseif", "function", "return", "while",
@@ -579,6 +603,12 @@ def _syntax_error(e: UnexpectedInput, file: str, source: str, parser: lark.Lark)
         span = Span.point(file, e.line, e.column)
         return SpecError(Diagnostic("E101", f"unexpected character '{ch}'", span, hints), source)
     if isinstance(e, UnexpectedToken):
+        empty = _empty_property(e, file)
+        if empty is not None:
+            return SpecError(empty, source)
+        kw = _keyword_declared(e, source)
+        if kw is not None:
+            return SpecError(_keyword_diagnostic(kw, file), source)
         tok = e.token
         expected = set(e.expected) if e.expected else set()
         if tok.type == "$END" or (tok.type in ("_NL", "_DEDENT") and _unclosed(source)):
@@ -613,6 +643,11 @@ def _syntax_error(e: UnexpectedInput, file: str, source: str, parser: lark.Lark)
         except Exception:
             prev_val = None
         exp_text = _describe_expected(expected, parser)
+        kw_target = prev_val in keywords() and tok.value in ("=", "+=", "-=") and _starts_line(
+            source, e.token_history[-1])
+        if kw_target:
+            # `if = 1`: a keyword where a statement expects a variable
+            hints.append(f"'{prev_val}' is a keyword, so it cannot name a variable; rename it (e.g. `{prev_val}_`)")
         if "COLON" in expected and tok.type not in ("_NL",) and not (expected & {"ADD_OP", "COMP_OP"} and
                                                                       tok.type in ("ADD_OP", "COMP_OP")):
             msg = f"expected ':', found {found}"
@@ -638,7 +673,9 @@ def _syntax_error(e: UnexpectedInput, file: str, source: str, parser: lark.Lark)
                 hints.append("write `and` for booleans; `&` is set intersection")
         else:
             msg = f"expected {exp_text}, found {found}"
-        if tok.value == "=" and "COMP_OP" in expected:
+        if kw_target:
+            pass
+        elif tok.value == "=" and "COMP_OP" in expected:
             hints.append("did you mean '=='?")
         elif tok.value == "=" and "EQUAL" not in expected and not hints:
             hints.append("'=' assigns, and only as a statement; compare with '=='")
@@ -669,6 +706,8 @@ def parse(source: str, file: str = "<spec>") -> A.Spec:
         tree = parser.parse(text)
     except UnexpectedInput as e:
         raise _syntax_error(e, file, source, parser) from None
+    except _KeywordAsName as e:
+        raise SpecError(_keyword_diagnostic(e.tok, file), source) from None
     except DedentError as e:
         line = _dedent_line(text)
         raise SpecError(Diagnostic("E105", "this line's indentation matches no enclosing block",
@@ -686,6 +725,64 @@ def parse(source: str, file: str = "<spec>") -> A.Spec:
         raise
     name = next((d.name for d in decls if isinstance(d, A.SpecName)), Path(file).stem)
     return A.Spec(Span(file, 1, 1, 1, 1), name, decls, file, source)
+
+
+def _keyword_diagnostic(tok: Token, file: str) -> Diagnostic:
+    return Diagnostic("E108", f"expected a name, found the keyword '{tok}'",
+                      Span.point(file, tok.line, tok.column, len(tok)),
+                      [f"'{tok}' is a keyword of the language; rename it (e.g. `{tok}_`)"])
+
+
+_DECL_MODS = re.compile(r"\s*((durable|ghost|var|const|bound)\s+)*$")
+_TYPE_START = re.compile(r"\s*(int\b|bool\b|set\s*\[|map\s*\[|seq\s*\[|[0-9(]|[A-Z])")
+
+
+def _keyword_declared(e: UnexpectedToken, source: str) -> Token | None:
+    """`on: int = 0` in a process, `durable ghost: bool`: where a keyword may begin the line,
+    the lexer reads it as the keyword and the parser stops at the ':'. The line declares
+    something named by a keyword: the keyword is returned, to be reported as E108."""
+    if e.token.type != "COLON" or "NAME" not in (e.expected or ()) or not e.token_history:
+        return None
+    kw = e.token_history[-1]
+    if str(kw) not in keywords() or not kw.line or not kw.column:
+        return None
+    lines = source.splitlines()
+    if not 0 < kw.line <= len(lines) or e.token.line != kw.line:
+        return None
+    line = lines[kw.line - 1]
+    before, after = line[:kw.column - 1], line[e.token.column:]
+    if not _DECL_MODS.fullmatch(before) or not _TYPE_START.match(after):
+        return None
+    return kw
+
+
+def _empty_property(e: UnexpectedToken, file: str) -> Diagnostic | None:
+    """`invariant Foo:` with nothing after the ':' nor indented below it. The parser notices
+    only at the next line (or the end of the file); the diagnostic points at the property."""
+    try:
+        stack = e.interactive_parser.parser_state.value_stack
+    except AttributeError:
+        return None
+    if len(stack) < 4 or e.token.type == "_INDENT":
+        return None
+    kind, name, colon, nl = stack[-4:]
+    if not (isinstance(kind, lark.Tree) and kind.data == "prop_kind" and isinstance(name, Token)
+            and name.type == "NAME" and isinstance(colon, Token) and colon.type == "COLON"
+            and isinstance(nl, Token) and nl.type == "_NL"):
+        return None
+    k = str(kind.children[0])
+    span = Span(file, name.line, name.column, colon.end_line or colon.line,
+                colon.end_column or colon.column + 1)
+    return Diagnostic("E104", f"{k} '{name}' has no condition", span,
+                      [f"write the condition after the ':' (`{k} {name}: ...`) or on indented lines below it"])
+
+
+def _starts_line(source: str, tok: Token) -> bool:
+    """Is `tok` the first word on its line?"""
+    lines = source.splitlines()
+    if not tok.line or not 0 < tok.line <= len(lines):
+        return False
+    return not lines[tok.line - 1][:(tok.column or 1) - 1].strip()
 
 
 def _unclosed(source: str):
