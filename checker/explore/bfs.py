@@ -225,6 +225,18 @@ def expand(frontier, j, ntr, nxt, base, seen, parent, fparr, pend, reach, stuck,
 TICK_MASK = 1023
 
 
+def tick_mask(max_states: int | None) -> int:
+    """How often (every mask+1 expanded states) the level loop stops to look at limits:
+    every 1024 states, but often enough under --max-states that the search stops within
+    about 1/256 of the limit (a limit of 100 stops after the state that reaches it)."""
+    if max_states is None:
+        return TICK_MASK
+    k = 1
+    while k * 2 <= min(max_states // 256, TICK_MASK + 1):
+        k *= 2
+    return k - 1
+
+
 def property_code(checks: Checks, ns: dict[str, Any], inv_pad: int, *, transition: str, invariant: str,
                   negative: str | None) -> tuple[str, str, str, str]:
     """The checks a generated level loop makes, as source (pre, edge, inv, neg): `pre` per
@@ -394,7 +406,8 @@ class Search:
             self.start()
         if self.found is not None:
             return
-        expand = make_expander(self.checks, self.model.successors, self.fp, self.edge_hook,
+        mask = tick_mask(self.max_states)
+        expand = make_expander(self.checks, self.model.successors, self.fp, self.edge_hook, mask=mask,
                                neg=None if self.safe else self.neg)
         stuck = self.checks.stuck
         gc_was = gc.isenabled()
@@ -422,7 +435,7 @@ class Search:
                     self.start()
                     if self.found is not None:
                         break
-                    expand = make_expander(self.checks, self.model.successors, self.fp, self.edge_hook)
+                    expand = make_expander(self.checks, self.model.successors, self.fp, self.edge_hook, mask=mask)
                     continue
                 if isinstance(r, str):
                     self.stopped = r

@@ -108,6 +108,17 @@ def test_max_states_stops_and_says_so(tmp_path, capsys):
     text = capsys.readouterr().out
     assert code == 14
     assert "stopped by the state limit (--max-states) before a verdict" in text
+    # the limit is looked at every 16 expanded states for a limit of 5,000 (tick_mask):
+    # it stops within a few states of it, not at the end of a level
+    assert "no violation in the 5,003 states explored, to depth 6" in text
+
+
+def test_small_max_states_is_exact(tmp_path, capsys):
+    code = main(["check", RAFT, "--model", "yardstick", "-D", "N=3", "--no-symmetry", "--max-states", "100",
+                 "--json", "--out", str(tmp_path)])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 14 and out["stopped"] == "max-states"
+    assert (out["distinct"], out["depth"]) == (100, 4)
 
 
 def test_ctrl_c_stops_at_a_consistent_point_and_resume_finishes(tmp_path):
