@@ -303,7 +303,8 @@ class Gen:
 
     def ex_SelfRef(self, e, cx):
         if cx.self_id is None:
-            self.err("E205", "'self' is only defined inside a process", e.span)
+            self.err("E205", "'self' is only defined inside a process", e.span,
+                     "outside a process, bind an id (`all n in T: ...`) and use it instead")
         return str(cx.self_id)
 
     def ex_Name(self, e: A.Name, cx: Cx) -> str:
