@@ -371,6 +371,10 @@ class _Pool:
         fork = "fork" in mp.get_all_start_methods()
         global _TABLE
         _TABLE = mmap.mmap(-1, (TABLE_MASK + 1) * 8) if fork else None     # shared, zero-filled
+        if _TABLE is not None:
+            # an empty slot holds 0, which no fingerprint of another slot can equal; slot 0
+            # gets 1 instead, so that a fingerprint 0 is not taken for a decided one
+            _TABLE[:8] = (1).to_bytes(8, sys.byteorder)
         ctx = mp.get_context("fork" if fork else "spawn")
         self.conns = []
         self.procs = []
