@@ -516,7 +516,7 @@ class Checker:
                 hs.locals.pop("__sender__", None)
             if h.guard is not None:
                 self.cond(h.guard, hs.child(), "a guard")
-            self.block(h.body, hs)
+            self._guarded_body(h.guard, h.body, hs)
 
     def find_sender(self, msg: str) -> str | None:
         kinds = []
@@ -548,8 +548,17 @@ class Checker:
             sc.locals[b.name] = elem_type(t) if isinstance(t, SetT) else ANY
         if a.guard is not None:
             self.cond(a.guard, sc.child(), "a guard")
-        self.block(a.body, sc)
+        self._guarded_body(a.guard, a.body, sc)
         self.ts.actions.append(a)
+
+    def _guarded_body(self, guard: A.Expr | None, body: list[A.Stmt], sc: Scope):
+        """A step's body runs only where its guard holds: `requires x != none` narrows x
+        there as an `if` would (until a statement assigns x)."""
+        facts = none_facts(guard, True) if guard is not None else set()
+        if facts:
+            self._narrowed_block(body, sc, facts)
+        else:
+            self.block(body, sc)
 
     def check_property(self, p: A.Property):
         sc = Scope(in_property=p.kind)
@@ -1217,7 +1226,10 @@ class Checker:
                          hint="ids of a symmetric type may only be compared with == and !=")
                 return ANY
             if not isinstance(t, (IntT, AnyT, IdT)):
-                self.err("E332", f"'{e.op}' needs ints, found {t}", x.span)
+                what = span_text(self.ts.source, x.span) if isinstance(t, OptT) else ""
+                self.err("E332", f"'{e.op}' needs ints, found {t}", x.span,
+                         hint=f"it may be none: test `{what} != none` first (in an `and`, an `if` or the step's "
+                              f"`requires`; the test holds until {what} is assigned)" if what else None)
                 return ANY
         if e.op == "&":
             self.err("E332", "'&' needs sets", e.span)
