@@ -72,7 +72,7 @@ def check_range(v, lo, hi, sid):
 
 def check_range_opt(v, lo, hi, sid):
     """check_range for an optional ranged int: none passes."""
-    if v is NONE or v == NONE:
+    if v == NONE:
         return v
     return check_range(v, lo, hi, sid)
 

@@ -3141,7 +3141,7 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
     if init_errs:
         m = sat(disj([e[0] for e in init_errs]))
         if m is not None:
-            res.error = (None,) + tuple(next(e for e in init_errs if zval(e[0], m)))
+            res.error = _first_init_error(init_errs, m)
             return _finish(found("error", "error", None, 0, m), t0)
     solver.add(*init)
     lap = time.perf_counter()
@@ -3323,7 +3323,7 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
         if s.check() == z3.sat:
             m = s.model()
             res.verdict = "error"
-            res.error = (None,) + tuple(next(e for e in init_errs if zval(e[0], m)))
+            res.error = _first_init_error(init_errs, m)
             res.seconds = res.seconds_init = time.perf_counter() - t0
             return res
     # 1. every initial state
@@ -3391,6 +3391,12 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
 # ======================================================================================
 # The commands
 # ======================================================================================
+
+def _first_init_error(init_errs: list, m: z3.ModelRef) -> tuple:
+    """The first error computing the initial states that model m makes happen, as a
+    BmcResult/ProveResult error: (None, condition, code, message, span)."""
+    return (None,) + tuple(next(e for e in init_errs if zval(e[0], m)))
+
 
 def _gave_up(solver):
     """z3 answered `unknown`: Ctrl-C (z3 catches SIGINT itself) or a real give-up."""
@@ -3523,19 +3529,17 @@ def _bmc_error(args, enc: Encoder, res: BmcResult) -> int:
     from .diagnostics import EvalError
     model = enc.model
     err = None
-    at_init = False          # computing the initial states raised: there is no run to show
-    try:
-        if res.labels == [None] and res.depth == 0:
-            at_init = True
-            model.init_states()
-            at_init = False
-        model.successors_labeled(res.states[-1])
-    except EvalError as e:
-        err = e
+    if res.labels == [None] and res.depth == 0:       # computing the initial states may raise
+        err = _init_error(model, res.error if res.error is not None and res.error[0] is None else None)
+    at_init = err is not None                         # then there is no run to show
+    if err is None:
+        try:
+            model.successors_labeled(res.states[-1])
+        except EvalError as e:
+            err = e
     if err is None and res.error is not None and res.depth == 0:
-        desc, _, code, msg, span = res.error
+        _, _, code, msg, span = res.error
         err = EvalError(code, msg, span)
-        at_init = desc is None
     if err is None:
         print(f"internal error: bmc found an evaluation error at depth {res.depth} that the explicit model does "
               "not raise, please report", file=sys.stderr)
@@ -3553,15 +3557,17 @@ def _bmc_error(args, enc: Encoder, res: BmcResult) -> int:
     return 1
 
 
-def _init_error(model, sym):
+def _init_error(model, sym=None):
     """The error computing the initial states as `elect check` reports it: the explicit
-    model's (with its hint), else the symbolic one (action None, condition, code, message,
-    span)."""
+    model's (with its hint), else the symbolic one `sym` (action None, condition, code,
+    message, span), else None."""
     from .diagnostics import EvalError
     try:
         model.init_states()
     except EvalError as e:
         return e
+    if sym is None:
+        return None
     _, _, code, msg, span = sym
     return EvalError(code, msg, span)
 

@@ -1151,7 +1151,8 @@ class Checker:
                 hint = f"'{e.obj.id}' is a constant, not a process; quantify over the processes, " \
                        f"e.g. `all n in Node: n.{e.name} ...`"
             elif isinstance(ot, OptT):
-                hint = f"test it first: `x != none and x.{e.name}`"
+                x = self.text(e.obj) or "x"
+                hint = f"test it first: `{x} != none and {x}.{e.name}`"
             self.err("E330", f"{ot} has no field '{e.name}'", e.span, hint=hint)
         return ANY
 
@@ -1226,7 +1227,7 @@ class Checker:
                          hint="ids of a symmetric type may only be compared with == and !=")
                 return ANY
             if not isinstance(t, (IntT, AnyT, IdT)):
-                what = span_text(self.ts.source, x.span) if isinstance(t, OptT) else ""
+                what = self.text(x) if isinstance(t, OptT) else None
                 self.err("E332", f"'{e.op}' needs ints, found {t}", x.span,
                          hint=f"it may be none: test `{what} != none` first (in an `and`, an `if` or the step's "
                               f"`requires`; the test holds until {what} is assigned)" if what else None)

@@ -654,8 +654,7 @@ def _syntax_error(e: UnexpectedInput, file: str, source: str, parser: lark.Lark)
             if tok.value in ("then", "do"):
                 hints.append("write ':' and the block on the next lines, indented")
             if tok.value == "=":
-                lines = source.splitlines()
-                before = lines[line - 1][:col - 1] if 0 < line <= len(lines) else ""
+                before = _line(source, line)[:col - 1]
                 m = re.match(r"\s*((?:(?:const|var|ghost|durable)\s+)*)(\w+)\s*$", before)
                 if m:
                     hints.append(f"a declaration names its type: `{m.group(1)}{m.group(2)}: int = ...` "
@@ -673,18 +672,13 @@ def _syntax_error(e: UnexpectedInput, file: str, source: str, parser: lark.Lark)
                 hints.append("write `and` for booleans; `&` is set intersection")
         else:
             msg = f"expected {exp_text}, found {found}"
-        if kw_target:
-            pass
-        elif tok.value == "=" and "COMP_OP" in expected:
-            hints.append("did you mean '=='?")
-        elif tok.value == "=" and "EQUAL" not in expected and not hints:
-            hints.append("'=' assigns, and only as a statement; compare with '=='")
-        if tok.type == "NAME" and tok.value in ("else", "elif", "true", "false"):
-            pass
+        if tok.value == "=" and not kw_target:
+            if "COMP_OP" in expected:
+                hints.append("did you mean '=='?")
+            elif "EQUAL" not in expected and not hints:
+                hints.append("'=' assigns, and only as a statement; compare with '=='")
         if tok.type == "NAME" and tok.value in ("True", "False", "None"):
             hints.append(f"write `{tok.value.lower()}`")
-        if tok.type == "NAME" and tok.value in ("and", "or") :
-            pass
         if tok.type == "_NL" and "COLON" in expected:
             hints.append("a block opens with ':' at the end of the line")
         if tok.type == "_INDENT":
@@ -746,10 +740,9 @@ def _keyword_declared(e: UnexpectedToken, source: str) -> Token | None:
     kw = e.token_history[-1]
     if str(kw) not in keywords() or not kw.line or not kw.column:
         return None
-    lines = source.splitlines()
-    if not 0 < kw.line <= len(lines) or e.token.line != kw.line:
+    if e.token.line != kw.line:
         return None
-    line = lines[kw.line - 1]
+    line = _line(source, kw.line)
     before, after = line[:kw.column - 1], line[e.token.column:]
     if not _DECL_MODS.fullmatch(before) or not _TYPE_START.match(after):
         return None
@@ -779,10 +772,13 @@ def _empty_property(e: UnexpectedToken, file: str) -> Diagnostic | None:
 
 def _starts_line(source: str, tok: Token) -> bool:
     """Is `tok` the first word on its line?"""
+    return bool(tok.line) and not _line(source, tok.line)[:(tok.column or 1) - 1].strip()
+
+
+def _line(source: str, n: int) -> str:
+    """Line n (from 1) of the source; "" outside it."""
     lines = source.splitlines()
-    if not tok.line or not 0 < tok.line <= len(lines):
-        return False
-    return not lines[tok.line - 1][:(tok.column or 1) - 1].strip()
+    return lines[n - 1] if 0 < n <= len(lines) else ""
 
 
 def _unclosed(source: str):

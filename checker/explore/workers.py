@@ -133,7 +133,7 @@ def _load(spec_path: str, model_name: str | None, defines: list[str] | None) -> 
 
 class Worker:
     def __init__(self, me: int, W: int, spec_path: str, model_name, defines, symmetry: bool, safe: bool = False,
-                 model: Model | None = None):
+                 model: Model | None = None, table: mmap.mmap | None = None):
         self.me, self.W = me, W
         self.model = model if model is not None else _load(spec_path, model_name, defines)
         canon = None
@@ -144,7 +144,7 @@ class Worker:
         self.fp = fingerprint_fn(canon, safe_hash(self.model) if safe else None)
         self.checks = Checks.of(self.model)
         # the table of decided fingerprints, shared by all workers (inherited through fork)
-        self.tab = memoryview(_TABLE).cast("q") if _TABLE is not None else None
+        self.tab = memoryview(table).cast("q") if table is not None else None
         self.expand_fn = make_worker_expander(self.checks, self.model.successors, self.fp, self.neg,
                                               self.tab is not None)
         self.seen: set[int] = set()       # fingerprints this worker owns and has seen, and those it proposed
@@ -196,8 +196,7 @@ class Worker:
             if self.neg is not None and self.neg(s):
                 return {"found": ("negative", None, -1, h, None), "new": 0, "witnessed": self.witnessed}
             self.seen.add(h)
-            if self.tab is not None:
-                self.tab[h & TABLE_MASK] = h
+            self._publish((h,))
             self.nxt.append(s)
             self.nxt_par.append(-1)
             self.nxt_fp.append(h)
@@ -225,15 +224,20 @@ class Worker:
         for data in proposals:
             a = array("q")
             a.frombytes(data)
-            # a worker proposes a fingerprint once per level; most were seen already
+            # a worker proposes a fingerprint once; most were seen already
             ans = bytes(map(seen.__contains__, a)).translate(_FLIP)
             seen.update(compress(a, ans))
-            if self.tab is not None:
-                tab = self.tab
-                for h in compress(a, ans):
-                    tab[h & TABLE_MASK] = h
+            self._publish(compress(a, ans))
             out.append(ans)
         return out
+
+    def _publish(self, fps):
+        """Write fingerprints this worker decided are new into the shared table (the level
+        loop does the same inline for the states it finds itself)."""
+        tab = self.tab
+        if tab is not None:
+            for h in fps:
+                tab[h & TABLE_MASK] = h
 
     def accept(self, answers: list[bytes], depth: int):
         reach = self._reach(depth + 1)
@@ -309,11 +313,11 @@ class Worker:
         return self.parent[i], self.fparr[i]
 
 
-def _worker_main(conn, me, W, spec_path, model_name, defines, symmetry, safe, model=None):
+def _worker_main(conn, me, W, spec_path, model_name, defines, symmetry, safe, model=None, table=None):
     import gc
     gc.disable()
     try:
-        w = Worker(me, W, spec_path, model_name, defines, symmetry, safe, model)
+        w = Worker(me, W, spec_path, model_name, defines, symmetry, safe, model, table)
         conn.send(("ready", None))
     except BaseException as e:  # noqa: BLE001 - reported to the coordinator
         conn.send(("failed", "".join(traceback.format_exception(e))))
@@ -359,7 +363,13 @@ class WorkerFailed(RuntimeError):
     pass
 
 
-_TABLE = None       # set by _Pool before it forks the workers
+def _shared_table() -> mmap.mmap:
+    """The table of decided fingerprints: anonymous shared memory, inherited by the forked
+    workers. An empty slot holds 0, which no fingerprint of another slot can equal; slot 0
+    holds 1 instead, so that a fingerprint 0 is not taken for a decided one."""
+    table = mmap.mmap(-1, (TABLE_MASK + 1) * 8)
+    table[:8] = (1).to_bytes(8, sys.byteorder)
+    return table
 
 
 class _Pool:
@@ -369,19 +379,15 @@ class _Pool:
         # model compiled (inherited, not pickled); elsewhere it compiles the model itself
         # from the spec's path, model name and overrides
         fork = "fork" in mp.get_all_start_methods()
-        global _TABLE
-        _TABLE = mmap.mmap(-1, (TABLE_MASK + 1) * 8) if fork else None     # shared, zero-filled
-        if _TABLE is not None:
-            # an empty slot holds 0, which no fingerprint of another slot can equal; slot 0
-            # gets 1 instead, so that a fingerprint 0 is not taken for a decided one
-            _TABLE[:8] = (1).to_bytes(8, sys.byteorder)
+        table = _shared_table() if fork else None
         ctx = mp.get_context("fork" if fork else "spawn")
         self.conns = []
         self.procs = []
         for me in range(W):
             a, b = ctx.Pipe()
             p = ctx.Process(target=_worker_main, args=(b, me, W, str(spec_path), model_name, list(defines or []),
-                                                       symmetry, safe, model if fork else None), daemon=True)
+                                                       symmetry, safe, model if fork else None, table),
+                            daemon=True)
             p.start()
             b.close()
             self.conns.append(a)
