@@ -72,6 +72,20 @@ class _Build(Transformer):
         super().__init__()
         self.file = file
         self.source = source
+        self.reserved: list[Token] = []     # reserved words met as names, in source order
+
+    def NAME(self, tok: Token) -> Token:
+        """Every name token: a reserved word is noted here; `name` (an expression) takes it
+        back, and one left over names something declared or bound (E108, see `transform`)."""
+        if str(tok) in RESERVED:
+            self.reserved.append(tok)
+        return tok
+
+    def transform(self, tree):
+        out = super().transform(tree)
+        if self.reserved:
+            raise SpecError(_reserved_name(self.reserved[0], self.file), self.source)
+        return out
 
     def sp(self, meta) -> Span:
         if getattr(meta, "empty", True):
@@ -463,6 +477,9 @@ class _Build(Transformer):
     def name(self, meta, c):
         n = str(c[0])
         if n in RESERVED:
+            self.reserved.pop()
+            if self.reserved:      # declared earlier under this word: that is the mistake to show
+                raise SpecError(_reserved_name(self.reserved[0], self.file))
             sp = self.sp(meta)
             line = self.source.splitlines()[sp.line - 1] if self.source else ""
             before = line[:sp.col - 1].rstrip()
@@ -725,6 +742,13 @@ def _keyword_diagnostic(tok: Token, file: str) -> Diagnostic:
     return Diagnostic("E108", f"expected a name, found the keyword '{tok}'",
                       Span.point(file, tok.line, tok.column, len(tok)),
                       [f"'{tok}' is a keyword of the language; rename it (e.g. `{tok}_`)"])
+
+
+def _reserved_name(tok: Token, file: str) -> Diagnostic:
+    return Diagnostic("E108", f"expected a name, found the reserved word '{tok}'",
+                      Span.point(file, tok.line, tok.column, len(tok)),
+                      [f"'{tok}' is kept out of names (a word of other languages that slips in "
+                       f"by mistake); rename it (e.g. `{tok}_`)"])
 
 
 _DECL_MODS = re.compile(r"\s*((durable|ghost|var|const|bound)\s+)*$")
