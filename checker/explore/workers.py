@@ -26,6 +26,8 @@ One level, in lockstep (the coordinator, this process, routes every message):
    properties are checked on every new state, where it is queued.
 4. balance: when the next level is uneven, the worker with more states sends some to
    the one with fewer (pickled, with their parent ids and fingerprints).
+Under `--max-states`, each worker stops expanding once the new states it owns reach its
+share of what is left; the level's proposals are still decided, and the search ends there.
 The set of fingerprints, and so `distinct` and `transitions`, is the one a single
 process finds; a violation is reported at the least depth any worker saw one (ties: the
 lowest worker), and its run is rebuilt here from the parent links: a shortest one.
@@ -64,8 +66,9 @@ def owner(h: int, workers: int) -> int:
 # ---------------------------------------------------------------------------- the worker side
 _TEMPLATE = '''
 def expand(frontier, gbase, W, me, seen, nxt, nxt_par, nxt_fp, props, prop_states, prop_par,
-           reach, pend, stuck, tab):
-    """Expand frontier; returns (transitions, finding or None)."""
+           reach, pend, stuck, tab, cap):
+    """Expand frontier; returns (transitions, finding or None, capped). With cap > 0, stop
+    after the state whose successors bring this worker's new states to cap."""
     seen_add = seen.add
     nxt_app = nxt.append
     par_app = nxt_par.append
@@ -82,7 +85,7 @@ def expand(frontier, gbase, W, me, seen, nxt, nxt_par, nxt_fp, props, prop_state
             if not ts:
                 r = stuck(s)
                 if r is not None:
-                    return ntr, (r[0], r[1], gid, None, None)
+                    return ntr, (r[0], r[1], gid, None, None), False
                 continue
 {pre}            for t in ts:
 {edge}                h = fp(t)
@@ -100,19 +103,21 @@ def expand(frontier, gbase, W, me, seen, nxt, nxt_par, nxt_fp, props, prop_state
                     props[o].append(h)
                     prop_states[o].append(t)
                     prop_par[o].append(gid)
+            if cap and len(nxt) >= cap:
+                return ntr, None, k + 1 < len(frontier)
     except EvalError as e:
         e.state_id = gid
         raise
-    return ntr, None
+    return ntr, None, False
 '''
 
 
 def make_worker_expander(checks: Checks, succ: Callable, fp: Callable, neg: Callable | None,
                          shared: bool) -> Callable:
     ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError, "neg": neg}
-    pre, edge, inv, negc = property_code(checks, ns, 20, transition="ntr, ('transition', TN{i}, gid, fp(t), t)",
-                                         invariant="ntr, ('invariant', IN{i}, gid, h, None)",
-                                         negative="ntr, ('negative', None, gid, h, None)" if neg is not None
+    pre, edge, inv, negc = property_code(checks, ns, 20, transition="ntr, ('transition', TN{i}, gid, fp(t), t), False",
+                                         invariant="ntr, ('invariant', IN{i}, gid, h, None), False",
+                                         negative="ntr, ('negative', None, gid, h, None), False" if neg is not None
                                          else None)
     src = _TEMPLATE.format(pre=pre, edge=edge, inv=inv, neg=negc,
                            publish=" " * 20 + f"tab[h & {TABLE_MASK}] = h\n" if shared else "",
@@ -207,15 +212,19 @@ class Worker:
                 reach(s)
         return {"found": found, "new": len(self.nxt), "witnessed": self.witnessed}
 
-    def expand(self, depth: int):
+    def expand(self, depth: int, cap: int = 0):
+        """Expand this worker's share of the level; with cap > 0, stop once the new states it
+        owns reach cap (`--max-states`: the search then ends with this level). The states its
+        proposals win come on top, so the search stops a little past the limit."""
         reach = self._reach(depth + 1)
+        capped = False
         try:
-            ntr, found = self.expand_fn(self.frontier, self.gbase(), self.W, self.me, self.seen,
-                                        self.nxt, self.nxt_par, self.nxt_fp, self.props, self.prop_states,
-                                        self.prop_par, reach, self.pending, self.checks.stuck, self.tab)
+            ntr, found, capped = self.expand_fn(self.frontier, self.gbase(), self.W, self.me, self.seen,
+                                                self.nxt, self.nxt_par, self.nxt_fp, self.props, self.prop_states,
+                                                self.prop_par, reach, self.pending, self.checks.stuck, self.tab, cap)
         except EvalError as e:
             ntr, found = 0, ("error", None, getattr(e, "state_id", self.gbase()), None, None)
-        return {"transitions": ntr, "found": found}, [p.tobytes() for p in self.props]
+        return {"transitions": ntr, "found": found, "capped": capped}, [p.tobytes() for p in self.props]
 
     def decide(self, proposals: list[bytes]) -> list[bytes]:
         """Answers to each worker's proposals, in worker order: 1 new (and now seen), 0 seen."""
@@ -463,14 +472,16 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
                 if max_depth is not None and depth >= max_depth:
                     stopped = "max-depth"
                     break
-                # 1. expand
+                # 1. expand (under --max-states, each worker stops at its share of what is left)
+                cap = -(-(max_states - st.distinct) // W) if max_states is not None else 0
                 for c in pool.conns:
-                    c.send(("expand", depth))
+                    c.send(("expand", depth, max(cap, 1) if max_states is not None else 0))
                 heads, props = [], []
                 for c in pool.conns:
                     heads.append(pool._reply(c))
                     props.append([c.recv_bytes() for _ in range(W)])
                 st.transitions += sum(h["transitions"] for h in heads)
+                capped = any(h["capped"] for h in heads)
                 level_found = _first_found(heads)
                 clock("expand")
                 # 2. decide: owner o gets every worker's proposals to o
@@ -504,7 +515,7 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
                     depth += 1
                 st.depth = depth
                 prog.tick(st, sum(sizes), extra=f"  {W} workers")
-                if max_states is not None and st.distinct >= max_states and any(sizes):
+                if capped or max_states is not None and st.distinct >= max_states and any(sizes):
                     stopped = "max-states"
                     break
                 if max_memory_mib is not None and rss_mib() + sum(h["rss_mib"] for h in heads) > max_memory_mib:
