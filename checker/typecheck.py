@@ -97,6 +97,9 @@ class TypedSpec:
     actions: list[A.Action] = field(default_factory=list)
     defs: dict[str, A.Def] = field(default_factory=dict)
     properties: list[A.Property] = field(default_factory=list)
+    # sends to one channel from a loop over a symmetric id type, with a message that changes
+    # per id: (the send's span, the id type); order-dependent only in a fifo network (E341)
+    fifo_order_sends: list[tuple[Span, str]] = field(default_factory=list)
     measures: list[A.Measure] = field(default_factory=list)
     models: dict[str, A.Model] = field(default_factory=dict)
     enum_members: dict[str, list[tuple[EnumT, int]]] = field(default_factory=dict)
@@ -719,7 +722,10 @@ class Checker:
         is sound only if the result does not depend on it. Refused: reading in the loop
         what the loop writes, and a plain assignment of a value that varies per iteration
         to a place that does not (`first = h`: the last iteration wins). Allowed: sends,
-        `+=`/`-=` (commutative), and assignments keyed by the loop variable (`m[h] = ...`)."""
+        `+=`/`-=` (commutative), and assignments keyed by the loop variable (`m[h] = ...`).
+        A send of a message that varies per id to one channel (or a broadcast of one) is
+        noted: in a fifo network the channel keeps their order, so a model with one
+        refuses it (modelconfig, E341)."""
         varying = {st.name} | {x.name for x in walk_stmts(st.body) if isinstance(x, (A.Let, A.Choose, A.For))}
         written = assigned_roots(st.body) - varying
         hint = (f"collect with a comprehension or a quantifier (`{{h for h in {elem.name} if ...}}`, "
@@ -729,6 +735,9 @@ class Checker:
         def names(e) -> set[str]:
             return {n.id for n in walk_expr(e) if isinstance(n, A.Name)}
         for x in walk_stmts(st.body):
+            if (isinstance(x, A.Broadcast) or isinstance(x, A.Send) and not names(x.to) & varying) \
+                    and names(x.msg) & varying:
+                self.ts.fifo_order_sends.append((x.span, elem.name))
             for e in stmt_reads(x):
                 if e is None:
                     continue
