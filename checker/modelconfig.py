@@ -218,13 +218,7 @@ def resolve_model(ts: TypedSpec, name: str | None, defines: list[str] | None = N
                 else:
                     cfg.only = (cfg.only or ()) + (name,)
     if cfg.network == "fifo" and ts.fifo_order_sends:
-        span, idtype = ts.fifo_order_sends[0]
-        raise SpecError(Diagnostic(
-            "E341", f"in a fifo network, this send puts one message per id of the symmetric type '{idtype}' on "
-            f"one channel: their order on it depends on the order of the ids", span,
-            [f"send one message that carries the set (e.g. `{{h for h in {idtype} if ...}}`), use an unordered "
-             f"network, or drop `symmetric` from `type {idtype}` if the order of ids is part of the protocol"]),
-            ts.source)
+        raise SpecError(ts.fifo_order_sends[0], ts.source)
     if cfg.restart and not cfg.crash:
         decl = ts.models.get(cfg.name)
         raise SpecError(Diagnostic("E403", f"model '{cfg.name}' allows restart but no crash",

@@ -3538,8 +3538,7 @@ def _bmc_error(args, enc: Encoder, res: BmcResult) -> int:
         except EvalError as e:
             err = e
     if err is None and res.error is not None and res.depth == 0:
-        _, _, code, msg, span = res.error
-        err = EvalError(code, msg, span)
+        err = _sym_error(res.error)
     if err is None:
         print(f"internal error: bmc found an evaluation error at depth {res.depth} that the explicit model does "
               "not raise, please report", file=sys.stderr)
@@ -3566,8 +3565,12 @@ def _init_error(model, sym=None):
         model.init_states()
     except EvalError as e:
         return e
-    if sym is None:
-        return None
+    return _sym_error(sym) if sym is not None else None
+
+
+def _sym_error(sym):
+    """A symbolic error (action, condition, code, message, span) as an EvalError."""
+    from .diagnostics import EvalError
     _, _, code, msg, span = sym
     return EvalError(code, msg, span)
 

@@ -98,8 +98,8 @@ class TypedSpec:
     defs: dict[str, A.Def] = field(default_factory=dict)
     properties: list[A.Property] = field(default_factory=list)
     # sends to one channel from a loop over a symmetric id type, with a message that changes
-    # per id: (the send's span, the id type); order-dependent only in a fifo network (E341)
-    fifo_order_sends: list[tuple[Span, str]] = field(default_factory=list)
+    # per id: order-dependent only in a fifo network, where a model raises these (E341)
+    fifo_order_sends: list[Diagnostic] = field(default_factory=list)
     measures: list[A.Measure] = field(default_factory=list)
     models: dict[str, A.Model] = field(default_factory=dict)
     enum_members: dict[str, list[tuple[EnumT, int]]] = field(default_factory=dict)
@@ -725,19 +725,23 @@ class Checker:
         `+=`/`-=` (commutative), and assignments keyed by the loop variable (`m[h] = ...`).
         A send of a message that varies per id to one channel (or a broadcast of one) is
         noted: in a fifo network the channel keeps their order, so a model with one
-        refuses it (modelconfig, E341)."""
+        refuses it (resolve_model raises the E341 made here)."""
         varying = {st.name} | {x.name for x in walk_stmts(st.body) if isinstance(x, (A.Let, A.Choose, A.For))}
         written = assigned_roots(st.body) - varying
+        unsym = f"drop `symmetric` from `type {elem.name}` if the order of ids is part of the protocol"
         hint = (f"collect with a comprehension or a quantifier (`{{h for h in {elem.name} if ...}}`, "
-                f"`any h in {elem.name}: ...`), or drop `symmetric` from `type {elem.name}` if the order of ids "
-                f"is part of the protocol")
+                f"`any h in {elem.name}: ...`), or {unsym}")
 
         def names(e) -> set[str]:
             return {n.id for n in walk_expr(e) if isinstance(n, A.Name)}
         for x in walk_stmts(st.body):
             if (isinstance(x, A.Broadcast) or isinstance(x, A.Send) and not names(x.to) & varying) \
                     and names(x.msg) & varying:
-                self.ts.fifo_order_sends.append((x.span, elem.name))
+                self.ts.fifo_order_sends.append(Diagnostic(
+                    "E341", f"in a fifo network, this send puts one message per id of the symmetric type "
+                    f"'{elem.name}' on one channel: their order on it depends on the order of the ids", x.span,
+                    [f"send one message that carries the set (e.g. `{{h for h in {elem.name} if ...}}`), "
+                     f"use an unordered network, or {unsym}"]))
             for e in stmt_reads(x):
                 if e is None:
                     continue

@@ -84,7 +84,7 @@ class _Build(Transformer):
     def transform(self, tree):
         out = super().transform(tree)
         if self.reserved:
-            raise SpecError(_reserved_name(self.reserved[0], self.file), self.source)
+            raise SpecError(_keyword_diagnostic(self.reserved[0], self.file, reserved=True), self.source)
         return out
 
     def sp(self, meta) -> Span:
@@ -479,7 +479,7 @@ class _Build(Transformer):
         if n in RESERVED:
             self.reserved.pop()
             if self.reserved:      # declared earlier under this word: that is the mistake to show
-                raise SpecError(_reserved_name(self.reserved[0], self.file))
+                raise SpecError(_keyword_diagnostic(self.reserved[0], self.file, reserved=True))
             sp = self.sp(meta)
             line = self.source.splitlines()[sp.line - 1] if self.source else ""
             before = line[:sp.col - 1].rstrip()
@@ -738,17 +738,13 @@ def parse(source: str, file: str = "<spec>") -> A.Spec:
     return A.Spec(Span(file, 1, 1, 1, 1), name, decls, file, source)
 
 
-def _keyword_diagnostic(tok: Token, file: str) -> Diagnostic:
-    return Diagnostic("E108", f"expected a name, found the keyword '{tok}'",
+def _keyword_diagnostic(tok: Token, file: str, reserved: bool = False) -> Diagnostic:
+    """E108: a keyword of the language, or a reserved word (RESERVED), where a name goes."""
+    what, why = (("reserved word", "kept out of names (a word of other languages that slips in by mistake)")
+                 if reserved else ("keyword", "a keyword of the language"))
+    return Diagnostic("E108", f"expected a name, found the {what} '{tok}'",
                       Span.point(file, tok.line, tok.column, len(tok)),
-                      [f"'{tok}' is a keyword of the language; rename it (e.g. `{tok}_`)"])
-
-
-def _reserved_name(tok: Token, file: str) -> Diagnostic:
-    return Diagnostic("E108", f"expected a name, found the reserved word '{tok}'",
-                      Span.point(file, tok.line, tok.column, len(tok)),
-                      [f"'{tok}' is kept out of names (a word of other languages that slips in "
-                       f"by mistake); rename it (e.g. `{tok}_`)"])
+                      [f"'{tok}' is {why}; rename it (e.g. `{tok}_`)"])
 
 
 _DECL_MODS = re.compile(r"\s*((durable|ghost|var|const|bound)\s+)*$")

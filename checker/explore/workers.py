@@ -473,9 +473,9 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
                     stopped = "max-depth"
                     break
                 # 1. expand (under --max-states, each worker stops at its share of what is left)
-                cap = -(-(max_states - st.distinct) // W) if max_states is not None else 0
+                cap = max(1, -(-(max_states - st.distinct) // W)) if max_states is not None else 0
                 for c in pool.conns:
-                    c.send(("expand", depth, max(cap, 1) if max_states is not None else 0))
+                    c.send(("expand", depth, cap))
                 heads, props = [], []
                 for c in pool.conns:
                     heads.append(pool._reply(c))
