@@ -7,6 +7,10 @@ state's parent is kept as an index in a flat array, so a run to any state is reb
 exactly by walking the indices back and then replaying forward, matching each step's
 fingerprint among the labelled successors. Because levels are explored in order, the
 first violation found is at the least depth: the counterexample is a shortest one.
+A violation does not stop the search at once: the level it is found in is finished (the
+first finding is kept; a deadlock, a run one step shorter, takes the place of a violation
+on a step). So `distinct` and `transitions` are those of whole levels, whatever the order
+of a level's states, and `--workers N` reports the same numbers as one process.
 
 Only the current and the next level are kept as states. States get consecutive ids in
 the order they are found: level L holds ids base..base+len-1, in queue order.
@@ -182,7 +186,9 @@ class Checks:
 
 _TEMPLATE = '''
 def expand(frontier, j, ntr, nxt, base, seen, parent, fparr, pend, reach, stuck, tick, hook):
-    """Expand frontier[j:] into nxt; returns (j, transitions of the level, finding or None)."""
+    """Expand frontier[j:] into nxt; returns (j, transitions of the level, finding or None).
+    A finding does not end the level: the first one is kept and the level finished."""
+    found = None
     seen_add = seen.add
     par_app = parent.append
     fp_app = fparr.append
@@ -199,8 +205,8 @@ def expand(frontier, j, ntr, nxt, base, seen, parent, fparr, pend, reach, stuck,
             ntr += len(ts)
             if not ts:
                 r = stuck(s)
-                if r is not None:
-                    return j, ntr, (r[0], r[1], sid, None)
+                if r is not None and (found is None or found[0] in BY_STEP):
+                    found = (r[0], r[1], sid, None)
                 continue
 {pre}            for t in ts:
 {edge}                h = fp(t)
@@ -213,16 +219,19 @@ def expand(frontier, j, ntr, nxt, base, seen, parent, fparr, pend, reach, stuck,
 {neg}{inv}                if pend:
                     reach(t)
             if not (j & {mask}):
-                r = tick(j, ntr)
+                r = tick(j, ntr, found)
                 if r is not None:
-                    return j, ntr, r
+                    return j, ntr, r if found is None else found
     except EvalError as e:
         e.state_id = sid
         raise
-    return j, ntr, None
+    return j, ntr, found
 '''
 
 TICK_MASK = 1023
+# findings on a step (one level down from the state expanded); a deadlock or a final
+# state found later in the same level is a shorter run and takes their place
+BY_STEP = ("transition", "invariant")
 
 
 def tick_mask(max_states: int | None) -> int:
@@ -241,9 +250,11 @@ def property_code(checks: Checks, ns: dict[str, Any], inv_pad: int, *, transitio
                   negative: str | None) -> tuple[str, str, str, str]:
     """The checks a generated level loop makes, as source (pre, edge, inv, neg): `pre` per
     expanded state s, `edge` per successor t (transition properties, tested only when t
-    changed what they read), `inv` and `neg` per new state, indented by `inv_pad`. The
-    given return values end the loop ({i} is the property's index); the functions and
-    names they refer to are put in `ns`."""
+    changed what they read), `inv` and `neg` per new state, indented by `inv_pad`. A
+    violated property becomes the loop's `found` (the given finding; {i} is the property's
+    index) unless it has one already, and the loop goes on: the level is finished. A
+    negative int returns the given value at once. The functions and names they refer to
+    are put in `ns`."""
     pre: list[str] = []
     edge: list[str] = []
     p12, p16, pi = " " * 12, " " * 16, " " * inv_pad
@@ -252,19 +263,19 @@ def property_code(checks: Checks, ns: dict[str, Any], inv_pad: int, *, transitio
         ns[f"TN{i}"] = name
         ret = transition.format(i=i)
         if ks is None:
-            edge.append(f"{p16}if not T{i}(s, t):\n{p16}    return {ret}\n")
+            edge.append(f"{p16}if not T{i}(s, t) and found is None:\n{p16}    found = {ret}\n")
             continue
         pre.append(f"{p12}ok{i} = T{i}(s, s)\n")
         conds = [f"not ok{i}"]
         for k in ks:
             pre.append(f"{p12}s{i}_{k} = s[{k}]\n")
             conds.append(f"t[{k}] is not s{i}_{k}")
-        edge.append(f"{p16}if ({' or '.join(conds)}) and not T{i}(s, t):\n{p16}    return {ret}\n")
+        edge.append(f"{p16}if ({' or '.join(conds)}) and not T{i}(s, t) and found is None:\n{p16}    found = {ret}\n")
     inv = []
     for i, (name, fn) in enumerate(checks.invariants):
         ns[f"I{i}"] = fn
         ns[f"IN{i}"] = name
-        inv.append(f"{pi}if not I{i}(t):\n{pi}    return {invariant.format(i=i)}\n")
+        inv.append(f"{pi}if not I{i}(t) and found is None:\n{pi}    found = {invariant.format(i=i)}\n")
     negc = f"{pi}if neg(t):\n{pi}    return {negative}\n" if negative is not None else ""
     return "".join(pre), "".join(edge), "".join(inv), negc
 
@@ -274,9 +285,9 @@ def make_expander(checks: Checks, succ: Callable, fp: Callable, edge_hook: Calla
     """The level loop, generated for this model's properties (see the module docstring).
     With `neg`, every new state is scanned for negative ints (see visited.py): the loop
     stops with 'negative' at the first, for the search to restart with safe fingerprints."""
-    ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError, "neg": neg}
-    pre, edge, inv, negc = property_code(checks, ns, 16, transition="j, ntr, ('transition', TN{i}, sid, t)",
-                                         invariant="j, ntr, ('invariant', IN{i}, len(parent) - 1, None)",
+    ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError, "neg": neg, "BY_STEP": BY_STEP}
+    pre, edge, inv, negc = property_code(checks, ns, 16, transition="('transition', TN{i}, sid, t)",
+                                         invariant="('invariant', IN{i}, len(parent) - 1, None)",
                                          negative="j, ntr, 'negative'" if neg is not None else None)
     if edge_hook is not None:
         edge += " " * 16 + "hook(s, t)\n"
@@ -348,7 +359,7 @@ class Search:
                     pend.remove(name)
         return reach
 
-    def _tick(self, j: int, ntr: int):
+    def _tick(self, j: int, ntr: int, found=None):
         self.pos = j
         self.level_transitions = ntr
         if self.interrupt:
@@ -359,7 +370,7 @@ class Search:
             return "max-states"
         if self.max_memory_mib is not None and (j & 16383) == 0 and rss_mib() > self.max_memory_mib:
             return "max-memory"
-        if self.on_tick is not None:
+        if self.on_tick is not None and found is None:   # no checkpoint past a finding not yet reported
             self.on_tick(self, False)
         return None
 

@@ -29,8 +29,9 @@ One level, in lockstep (the coordinator, this process, routes every message):
 Under `--max-states`, each worker stops expanding once the new states it owns reach its
 share of what is left; the level's proposals are still decided, and the search ends there.
 The set of fingerprints, and so `distinct` and `transitions`, is the one a single
-process finds; a violation is reported at the least depth any worker saw one (ties: the
-lowest worker), and its run is rebuilt here from the parent links: a shortest one.
+process finds (on a violation too: as there, the level is finished first); a violation is
+reported at the least depth any worker saw one (ties: the lowest worker), and its run is
+rebuilt here from the parent links: a shortest one.
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ from typing import Any, Callable
 
 from ..diagnostics import EvalError
 from ..model import Model
-from .bfs import (Checks, Found, Progress, SearchResult, Stats, finish, peak_rss_mib, property_code,
+from .bfs import (BY_STEP, Checks, Found, Progress, SearchResult, Stats, finish, peak_rss_mib, property_code,
                   replay_fingerprints, rss_mib)
 from .visited import fingerprint_fn, safe_hash, scanner
 
@@ -68,7 +69,9 @@ _TEMPLATE = '''
 def expand(frontier, gbase, W, me, seen, nxt, nxt_par, nxt_fp, props, prop_states, prop_par,
            reach, pend, stuck, tab, cap):
     """Expand frontier; returns (transitions, finding or None, capped). With cap > 0, stop
-    after the state whose successors bring this worker's new states to cap."""
+    after the state whose successors bring this worker's new states to cap. A finding does
+    not end the level (see bfs.py): the first one is kept."""
+    found = None
     seen_add = seen.add
     nxt_app = nxt.append
     par_app = nxt_par.append
@@ -84,8 +87,8 @@ def expand(frontier, gbase, W, me, seen, nxt, nxt_par, nxt_fp, props, prop_state
             ntr += len(ts)
             if not ts:
                 r = stuck(s)
-                if r is not None:
-                    return ntr, (r[0], r[1], gid, None, None), False
+                if r is not None and (found is None or found[0] in BY_STEP):
+                    found = (r[0], r[1], gid, None, None)
                 continue
 {pre}            for t in ts:
 {edge}                h = fp(t)
@@ -104,19 +107,19 @@ def expand(frontier, gbase, W, me, seen, nxt, nxt_par, nxt_fp, props, prop_state
                     prop_states[o].append(t)
                     prop_par[o].append(gid)
             if cap and len(nxt) >= cap:
-                return ntr, None, k + 1 < len(frontier)
+                return ntr, found, k + 1 < len(frontier)
     except EvalError as e:
         e.state_id = gid
         raise
-    return ntr, None, False
+    return ntr, found, False
 '''
 
 
 def make_worker_expander(checks: Checks, succ: Callable, fp: Callable, neg: Callable | None,
                          shared: bool) -> Callable:
-    ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError, "neg": neg}
-    pre, edge, inv, negc = property_code(checks, ns, 20, transition="ntr, ('transition', TN{i}, gid, fp(t), t), False",
-                                         invariant="ntr, ('invariant', IN{i}, gid, h, None), False",
+    ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError, "neg": neg, "BY_STEP": BY_STEP}
+    pre, edge, inv, negc = property_code(checks, ns, 20, transition="('transition', TN{i}, gid, fp(t), t)",
+                                         invariant="('invariant', IN{i}, gid, h, None)",
                                          negative="ntr, ('negative', None, gid, h, None), False" if neg is not None
                                          else None)
     src = _TEMPLATE.format(pre=pre, edge=edge, inv=inv, neg=negc,
