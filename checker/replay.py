@@ -25,8 +25,11 @@ safety monitor. Outcomes and exit codes:
         the steps it could still take
     13  code and spec part ways without an explanation: a step the spec takes is not
         possible in the code while every observed field still agreed (a missing timer,
-        a message the code never sent); that step is named
-    2   an unreadable trace or a bad --impl
+        a message the code never sent); that step is named. For a run with no invariant
+        or transition property to watch (a testgen run, a deadlock), any parting: there
+        the run itself is the test
+    2   an unreadable trace (a state that is not a step of the spec, or is not the step
+        the trace's action names), a bad #meta or a bad --impl
 """
 from __future__ import annotations
 
@@ -74,6 +77,7 @@ class ReplayResult:
     steps: int
     taken: int = 0
     verdict: str = "holds"            # violated | holds | parted
+    watched: bool = False             # the property is evaluated on the code's states
     broke_at: int | None = None
     violation: str | None = None
     first: Divergence | None = None   # the first step where code and spec part ways
@@ -101,6 +105,8 @@ def model_for(tr: Trace) -> Model:
     meta = tr.meta
     src = spec_of(tr)
     name = meta.get("model")
+    if name is not None and not isinstance(name, str):
+        raise ReplayUsage(f"{tr.path}: #meta.model must be a model's name, not {json.dumps(name)}")
     if name in (None, "(spec defaults)"):
         name = None
     consts = meta.get("constants") or {}
@@ -138,23 +144,40 @@ def spec_of(tr: Trace) -> str:
                       f"looked in the current directory and above the trace)")
 
 
-def rebuild(model: Model, tr: Trace) -> tuple[list[tuple], list]:
-    """The trace's states as compiled spec states (and the labels between them)."""
+def _describe(a: Any) -> str | None:
+    """describe_action, or None for an action record it cannot read."""
+    try:
+        return describe_action(a)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError):
+        return None
+
+
+def rebuild(model: Model, tr: Trace) -> tuple[list[tuple], list[dict]]:
+    """The trace's states as compiled spec states, and the spec's own action record for
+    each step. Each state must be a successor of the one before, by the step the trace
+    names: the code is driven by the spec's record of that step, never by the file's."""
     def same(s, want):
         got = model.state_itf(s)
         return all(got.get(k) == v for k, v in want.items())
     inits = [s for s in model.init_states() if same(s, tr.steps[0].state)]
     if not inits:
         raise ReplayUsage(f"{tr.path}: state 0 is not an initial state of {model.spec.file}")
-    states, labels = [inits[0]], [None]
+    states, actions = [inits[0]], [model.action_itf(None, None, inits[0])]
     for st in tr.steps[1:]:
+        said = _describe(st.action)
         nxt = [(lab, s2) for lab, s2 in model.successors_labeled(states[-1]) if same(s2, st.state)]
         if not nxt:
-            raise ReplayUsage(f"{tr.path}: state {st.index} ({describe_action(st.action)}) is not a step of "
+            raise ReplayUsage(f"{tr.path}: state {st.index} ({said or 'an unreadable action'}) is not a step of "
                               f"{model.spec.file} from state {st.index - 1}")
-        labels.append(nxt[0][0])
-        states.append(nxt[0][1])
-    return states, labels
+        steps = [(model.action_itf(lab, states[-1], s2), s2) for lab, s2 in nxt]
+        match = [(a, s2) for a, s2 in steps if _describe(a) == said]
+        if not match:
+            raise ReplayUsage(f"{tr.path}: state {st.index}: the action recorded "
+                              f"({said or 'unreadable: ' + json.dumps(st.action)[:80]}) is not the spec's step "
+                              f"from state {st.index - 1} to it ({_describe(steps[0][0])})")
+        actions.append(match[0][0])
+        states.append(match[0][1])
+    return states, actions
 
 
 # ---- spec actions as simulator steps -----------------------------------------------------------
@@ -414,17 +437,20 @@ class Lockstep:
 def replay(trace_path: str, impl: str) -> ReplayResult:
     tr = read_itf(trace_path)
     model = model_for(tr)
-    states, labels = rebuild(model, tr)
+    states, actions = rebuild(model, tr)
     ls = Lockstep(model, impl, states[0])
     sim = ls.sim
     prop_name = tr.meta.get("property")
+    if prop_name is not None and (not isinstance(prop_name, str) or
+                                  prop_name != "deadlock" and all(p.name != prop_name for p in model.properties)):
+        raise ReplayUsage(f"{tr.path}: #meta.property {json.dumps(prop_name)} is not a property of {model.spec.file}")
     prop = next((p for p in model.properties if p.name == prop_name and p.kind in ("invariant", "transition")),
                 None)
-    res = ReplayResult(str(trace_path), impl, prop_name, len(tr.steps) - 1)
+    res = ReplayResult(str(trace_path), impl, prop_name, len(tr.steps) - 1, watched=prop is not None)
     agreed = True
     prev_code = None
     for k in range(1, len(tr.steps)):
-        a = tr.steps[k].action
+        a = actions[k]
         what = describe_action(a)
         failed, diffs = ls.step(a, states[k])
         res.schedule = ls.schedule
@@ -462,6 +488,10 @@ def replay(trace_path: str, impl: str) -> ReplayResult:
             res.broke_at = k
             res.violation = broke
             return res
+    if prop is None and res.first is not None and res.verdict == "holds":
+        # no property to watch (a testgen run, a deadlock): the run is the test, and the
+        # code left it
+        res.verdict = "parted"
     return _finish(res, sim, None)
 
 
@@ -519,12 +549,16 @@ def render_text(res: ReplayResult) -> str:
         lines.append(f"  ... and {len(res.skipped) - 6} more steps the code could not take")
     if res.verdict == "violated":
         lines.append(f"violated in the code: {res.violation} (at step {res.broke_at})")
+    elif res.verdict == "parted" and res.first.what == "field":
+        lines.append(f"code and spec part ways at {res.first.render()}")
+        lines.append("  the code's state differs from the spec's: this run is not a behaviour of the code")
     elif res.verdict == "parted":
         lines.append(f"code and spec part ways at {res.first.render()}")
         lines.append("  every observed field agreed up to there: the code cannot take a step the spec takes")
+    elif not res.watched:
+        lines.append("the code followed the run: every step taken, every observed field equal")
     else:
-        prop = res.prop or "the property"
-        lines.append(f"no violation: {prop} holds in the code on this run")
+        lines.append(f"no violation: {res.prop} holds in the code on this run")
     return "\n".join(lines)
 
 

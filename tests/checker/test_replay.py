@@ -108,3 +108,46 @@ def test_unreadable_trace_is_exit_2(tmp_path):
     p.write_text("{not json")
     code, _, err = cli("replay", str(p), "--impl", "raft")
     assert code == 2 and "not JSON" in err
+
+
+def _tampered(src: str, tmp_path: Path, edit) -> str:
+    obj = json.loads(Path(src).read_text())
+    edit(obj)
+    p = tmp_path / "tampered.itf.json"
+    p.write_text(json.dumps(obj))
+    return str(p)
+
+
+def test_the_action_a_trace_names_must_be_the_spec_step(counterexamples, tmp_path):
+    """The code is driven by the spec's own record of each step: a file whose action
+    does not name the step between its two states is refused, not followed."""
+    def edit(obj):
+        obj["states"][2]["action"]["kind"] = "drop"
+    bad = _tampered(counterexamples["volatile_vote"], tmp_path, edit)
+    code, out, err = cli("replay", bad, "--impl", "raft:volatile-vote")
+    assert code == 2 and out == ""
+    assert err == (f"error: {bad}: state 2: the action recorded (drop RequestVote(term=1) 1->2) is not the spec's "
+                   "step from state 1 to it (deliver RequestVote(term=1) 1->2)\n")
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("property", "Nope", '#meta.property "Nope" is not a property of'),
+    ("model", 3, "#meta.model must be a model's name, not 3"),
+])
+def test_bad_meta_is_a_usage_error(counterexamples, tmp_path, field, value, message):
+    bad = _tampered(counterexamples["volatile_vote"], tmp_path, lambda obj: obj["#meta"].__setitem__(field, value))
+    code, out, err = cli("replay", bad, "--impl", "raft")
+    assert code == 2 and message in err and len(err.splitlines()) == 1
+
+
+def test_a_run_without_a_property_fails_when_the_code_leaves_it(tmp_path):
+    """A testgen run has no property to watch: the run is the test, so a broken variant
+    that leaves it (a field that differs) exits 13; the correct raft follows it (0)."""
+    from checker.testgen import testgen
+    res = testgen(RAFT, "default", [], str(tmp_path))
+    first = str(tmp_path / res.runs[0]["file"])
+    assert cli("replay", first, "--impl", "raft")[0] == 0
+    codes = [cli("replay", str(tmp_path / r["file"]), "--impl", "raft:double-vote") for r in res.runs]
+    assert any(c == 13 for c, _, _ in codes)
+    out = next(o for c, o, _ in codes if c == 13)
+    assert "field 'voted_for'" in out and "this run is not a behaviour of the code" in out
