@@ -101,20 +101,47 @@ def _found_data(f: Found | None):
     return (f.kind, f.prop, f.state_id, f.from_id, f.target)
 
 
+class _DataOnly(pickle.Unpickler):
+    """A checkpoint holds data only (states are tuples, ints, strings, frozensets): a
+    pickle that names any class or function is not one of ours, and nothing it names is
+    imported or called."""
+
+    def find_class(self, module: str, name: str):
+        raise pickle.UnpicklingError(f"it names {module}.{name}")
+
+
+# field -> the type it must have in a checkpoint
+_FIELDS = {"seen": bytes, "parent": bytes, "fparr": bytes, "frontier": list, "pos": int, "nxt": list,
+           "base": int, "depth": int, "transitions": int, "level_transitions": int, "witnessed": dict,
+           "pending": list, "elapsed": float}
+
+
 def restore(search: Search, directory: Path) -> bool:
     """Load a saved search into `search`; False when the directory holds none yet."""
     path = directory / STATE_FILE
     if not path.exists():
         return False
+    damaged = f"'{path}' is damaged or not a checkpoint"
     try:
         with open(path, "rb") as f:
-            data = pickle.load(f)
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError) as e:
-        raise CheckpointError(f"'{path}' is damaged or not a checkpoint ({e.__class__.__name__}); "
+            data = _DataOnly(f).load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError,
+            KeyError, MemoryError, RecursionError) as e:
+        raise CheckpointError(f"{damaged} ({e.__class__.__name__}: {str(e)[:80]}); "
                               f"start again with --checkpoint") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         fmt = data.get("format") if isinstance(data, dict) else None
         raise CheckpointError(f"'{path}' was written by another version of elect (format {fmt})")
+    bad = next((k for k, ty in _FIELDS.items() if not isinstance(data.get(k), ty) or isinstance(data.get(k), bool)),
+               None)
+    found = data.get("found")
+    if bad is None and found is not None and not (isinstance(found, tuple) and len(found) == 5):
+        bad = "found"
+    if bad is None and any(len(data[k]) % 8 for k in ("seen", "parent", "fparr")):
+        bad = next(k for k in ("seen", "parent", "fparr") if len(data[k]) % 8)
+    if bad is not None:
+        raise CheckpointError(f"{damaged} (its field '{bad}' is missing or of the wrong type); "
+                              f"start again with --checkpoint")
     search.seen = load_set(data["seen"])
     search.parent = load_array(data["parent"])
     search.fparr = load_array(data["fparr"])

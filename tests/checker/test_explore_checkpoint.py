@@ -147,3 +147,31 @@ def test_ctrl_c_stops_at_a_consistent_point_and_resume_finishes(tmp_path):
     assert not meta["done"] and 0 < meta["distinct"] < EXPECT[0]
     res = resume(d)
     assert (res["distinct"], res["transitions"]) == EXPECT
+
+
+class _Payload:
+    """A pickle that would run code when loaded (a hostile or foreign checkpoint)."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("content", ["code", "empty dict", "bad seen", "bad frontier"])
+def test_resume_of_a_damaged_checkpoint_is_a_one_line_error(tmp_path, capsys, content):
+    import pickle
+    d = tmp_path / "ck"
+    assert main(["check", RAFT, "--model", "volatile_term", "--checkpoint", str(d), "--json",
+                 "--out", str(tmp_path)]) == 10
+    capsys.readouterr()
+    marker = tmp_path / "ran"
+    good = pickle.loads((d / "search.ckpt").read_bytes())
+    data = {"code": {"format": 1, "seen": _Payload(marker)}, "empty dict": {"format": 1},
+            "bad seen": dict(good, seen=b"xx"), "bad frontier": dict(good, frontier=None)}[content]
+    (d / "search.ckpt").write_bytes(pickle.dumps(data))
+    assert main(["check", RAFT, "--model", "volatile_term", "--resume", str(d), "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "is damaged or not a checkpoint" in err and len(err.splitlines()) == 1
+    assert not marker.exists()                      # nothing in the file was called
