@@ -2823,8 +2823,14 @@ class Encoder:
         return self.wf(ty, x)
 
     def prop_terms(self, prop: A.Property, s: dict, old: dict | None = None) -> list:
+        return self.prop_terms_errs(prop, s, old)[0]
+
+    def prop_terms_errs(self, prop: A.Property, s: dict, old: dict | None = None) -> tuple[list, list]:
+        """The property's conjuncts on s, and the conditions under which evaluating them
+        raises (max of an empty set, a division by zero, a key outside a map's domain):
+        as (condition, code, message, span), like an action's errors."""
         cx = Ctx(s, "prop", old=old)
-        return [self.ev(c, cx) for c in prop.conjuncts]
+        return [self.ev(c, cx) for c in prop.conjuncts], cx.errs
 
     def step_formula(self, sel) -> tuple[Any, Any, Any]:
         """(the step relation cur -> nxt with selector sel, enabled(cur), error(cur))."""
@@ -3101,9 +3107,13 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
     invs = [p for p in mine if p.kind == "invariant"]
     trans = [p for p in mine if p.kind == "transition"]
     finals = [p for p in mine if p.kind == "final"]
-    inv_t = [(p, enc.prop_terms(p, enc.cur)) for p in invs]
-    tr_t = [(p, enc.prop_terms(p, enc.nxt, old=enc.cur)) for p in trans]
-    fin_t = [(p, enc.prop_terms(p, enc.cur)) for p in finals]
+    inv_t, tr_t, fin_t, prop_errs = [], [], [], []     # prop_errs: (property, its errors, on a step)
+    for props, out, on_step in ((invs, inv_t, False), (trans, tr_t, True), (finals, fin_t, False)):
+        for p in props:
+            terms, errs = enc.prop_terms_errs(p, enc.nxt if on_step else enc.cur, old=enc.cur if on_step else None)
+            out.append((p, terms))
+            if errs:
+                prop_errs.append((p, errs, on_step))
     deadlock = bool(finals) or enc.cfg.check_deadlock
     sysm.reductions()
     lag = 1 if trans else 0      # a transition property judges the last step: never reorder it
@@ -3169,12 +3179,29 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
             if enc.cfg.check_deadlock:
                 cands.append(("deadlock", None, stuck))
         cands.append(("error", None, sysm.at(sysm.errors, s)))
+        # evaluating a property raises (as `elect check` reports it: an error, not a verdict;
+        # first, since the property's value means nothing there)
+        perr = []
+        for p, errs, on_step in prop_errs:
+            if on_step and d == 0:
+                continue
+            at = [sysm.at(e[0], states[d - 1], s) if on_step else sysm.at(e[0], s) for e in errs]
+            if p.kind == "final":
+                at = [conj([neg(sysm.at(sysm.enabled, s)), c]) for c in at]
+            perr.append(("property-error", (p, errs, at), disj(at)))
+        cands = perr + cands
         m = sat(disj([f for _, _, f in cands]))
         if m is not None:
             kind, p, _ = next(c for c in cands if zval(c[2], m))
             if kind == "error":
                 found("error", "error", None, d, m)
                 res.error = _which_error(enc, sysm, s, m)
+                return _finish(res, t0)
+            if kind == "property-error":
+                prop, errs, at = p
+                found("error", "error", None, d, m)
+                res.error = ({"kind": prop.kind, "name": prop.name},) + tuple(
+                    next(e for e, c in zip(errs, at) if zval(c, m)))
                 return _finish(res, t0)
             verdict = "violated" if kind in ("invariant", "transition") else "deadlock"
             return _finish(found(verdict, kind, p.name if p is not None else None, d, m), t0)
@@ -3326,7 +3353,20 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
             res.error = _first_init_error(init_errs, m)
             res.seconds = res.seconds_init = time.perf_counter() - t0
             return res
-    # 1. every initial state
+    # 1. every initial state: evaluating them raises in none (as `elect check` would report)...
+    errs_cur = [({"kind": p.kind, "name": p.name},) + tuple(e) for p in targets for e in enc.prop_terms_errs(p, cur)[1]]
+    if errs_cur:
+        s = new_solver(enc)
+        s.add(*init)
+        s.add(disj([e[1] for e in errs_cur]))
+        if s.check() == z3.sat:
+            m = s.model()
+            res.verdict = "error"
+            res.after = enc.decode(cur, m)
+            res.error = next(e for e in errs_cur if zval(e[1], m))
+            res.seconds = res.seconds_init = time.perf_counter() - t0
+            return res
+    # ... and they hold
     s = new_solver(enc)
     s.add(*init)
     s.add(disj([neg(t) for _, _, t in terms_cur]))
@@ -3359,6 +3399,22 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
         return res
     s.pop()
     s.add(sysm.step)
+    # evaluating them after the step raises in no case
+    errs_nxt = [({"kind": p.kind, "name": p.name},) + tuple(e) for p in targets for e in enc.prop_terms_errs(p, nxt)[1]]
+    if errs_nxt:
+        s.push()
+        s.add(disj([e[1] for e in errs_nxt]))
+        if s.check() == z3.sat:
+            m = s.model()
+            res.verdict = "error"
+            res.before, res.after = enc.decode(cur, m), enc.decode(nxt, m)
+            res.error = next(e for e in errs_nxt if zval(e[1], m))
+            res.label = enc.model.find_step(res.before, res.after)
+            res.step = enc.model.action_itf(res.label, res.before, res.after) if res.label is not None \
+                else enc.acts[zval(sysm.sel, m)].desc
+            res.seconds = time.perf_counter() - t0
+            return res
+        s.pop()
     s.add(disj([neg(t) for _, _, t in terms_nxt] + [neg(f) for f, _ in facts_nxt]))
     r = s.check()
     res.seconds_step = time.perf_counter() - t1
@@ -3532,6 +3588,8 @@ def _bmc_error(args, enc: Encoder, res: BmcResult) -> int:
     if res.labels == [None] and res.depth == 0:       # computing the initial states may raise
         err = _init_error(model, res.error if res.error is not None and res.error[0] is None else None)
     at_init = err is not None                         # then there is no run to show
+    if err is None:        # as `elect check`: a state's properties are evaluated before its steps
+        err = _property_error(model, res.states)
     if err is None:
         try:
             model.successors_labeled(res.states[-1])
@@ -3566,6 +3624,29 @@ def _init_error(model, sym=None):
     except EvalError as e:
         return e
     return _sym_error(sym) if sym is not None else None
+
+
+def _property_error(model, states: list[tuple]):
+    """The EvalError the explicit model raises evaluating a checked property on the run's
+    last state (or step), if any: `elect check` reports it as an error."""
+    from .diagnostics import EvalError
+    stuck = None
+    for p in model.properties:
+        if p.kind not in ("invariant", "transition", "final") or not model.config.checks(p.name):
+            continue
+        try:
+            if p.kind == "invariant":
+                p.check(states[-1])
+            elif p.kind == "transition" and len(states) > 1:
+                p.check(states[-2], states[-1])
+            elif p.kind == "final":
+                if stuck is None:
+                    stuck = not model.successors(states[-1])
+                if stuck:
+                    p.check(states[-1])
+        except EvalError as e:
+            return e
+    return None
 
 
 def _sym_error(sym):
@@ -3704,6 +3785,23 @@ def render_failure(ts: TypedSpec, model, res: ProveResult) -> str:
                    + ", ".join(sorted({b.prop for b in res.broken})))
         out.append("  initial state:")
         out += ["    " + x for x in fmt_state(model, res.after)]
+    elif res.verdict == "error" and res.error[0].get("kind") in ("invariant", "transition", "final"):
+        desc, cond, code, msg, span = res.error
+        where = f" ({span})" if span else ""
+        if res.before is None:
+            out.append(f"not proved: evaluating {desc['kind']} {desc['name']} in an initial state raises "
+                       f"{code}: {msg}{where}")
+            out.append("  initial state:")
+            out += ["    " + x for x in fmt_state(model, res.after)]
+            return "\n".join(out)
+        out.append(f"not proved: evaluating {desc['kind']} {desc['name']} after a step from a state where the "
+                   f"invariants hold raises {code}: {msg}{where}")
+        out.append(f"  step: {describe_action(res.step)}")
+        out.append("  state before:")
+        out += ["    " + x for x in fmt_state(model, res.before)]
+        out.append("  state after:")
+        out += ["    " + x for x in fmt_state(model, res.after)]
+        return "\n".join(out)
     elif res.verdict == "error":
         desc, cond, code, msg, span = res.error
         where = f" ({span})" if span else ""

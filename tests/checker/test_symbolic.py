@@ -404,3 +404,27 @@ def test_now_in_a_property_the_model_does_not_check():
                                    "  hint: add `faults tick <= k`"), r.stderr
     r = run_cli("prove", path, "--model", "clocked")
     assert r.returncode == 0 and "proved: OneHolder, ExpiresInTime" in r.stdout, r.stdout + r.stderr
+
+
+# ---- errors evaluating a property ----
+
+@pytest.mark.parametrize("path,code", [
+    ("tests/checker/symbolic_fixtures/property_raises.elect", "E502"),    # an invariant, after 2 steps
+    ("tests/checker/symbolic_fixtures/final_raises.elect", "E504"),       # a final property, in a stuck state
+])
+def test_a_property_that_raises_is_an_error_as_check_says(path, code, tmp_path):
+    """bmc and prove ignored the conditions under which evaluating a property raises
+    (division by zero, max of an empty set, a key outside a map's domain) and said 'holds'
+    and 'proved' where `elect check` reports an error."""
+    ref = run_cli("check", path, "--out", str(tmp_path))
+    assert ref.returncode == 1 and f"error[{code}]" in ref.stderr, ref.stdout + ref.stderr
+    head = ref.stderr.splitlines()[0]
+    r = run_cli("bmc", path, "--depth", "4")
+    assert r.returncode == 1 and r.stderr.splitlines()[0] == head, r.stdout + r.stderr
+    assert "holds" not in r.stdout
+    if path.endswith("property_raises.elect"):
+        r = run_cli("prove", path, "--invariant", "Ratio")
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert ("not proved: evaluating invariant Ratio after a step from a state where the invariants hold raises "
+                "E502: division by zero") in r.stdout
+        assert "  state after:\n    d: 0" in r.stdout
