@@ -93,14 +93,14 @@ def check_key(k, lo, hi, sid):
 
 def div(a, b, sid):
     if b == 0:
-        raise EvalError("E502", "division by zero", sid, "guard the step so the divisor is never 0")
+        raise EvalError("E502", "division by zero", sid, "test that the divisor is not 0 first")
     q = abs(a) // abs(b)
     return q if (a >= 0) == (b >= 0) else -q
 
 
 def mod(a, b, sid):
     if b == 0:
-        raise EvalError("E502", "modulo by zero", sid, "guard the step so the divisor is never 0")
+        raise EvalError("E502", "modulo by zero", sid, "test that the divisor is not 0 first")
     return a - b * div(a, b, sid)
 
 

@@ -223,7 +223,10 @@ def expand(frontier, j, ntr, nxt, base, seen, parent, fparr, pend, reach, stuck,
                 if r is not None:
                     return j, ntr, r if found is None else found
     except EvalError as e:
-        e.state_id = sid
+        # raised by a property of a new state: charge it to that state (the last one
+        # queued), not to the state expanded, so the run shown ends where it raises
+        tb = e.__traceback__.tb_next
+        e.state_id = len(parent) - 1 if tb is not None and tb.tb_frame.f_code in ON_NEW else sid
         raise
     return j, ntr, found
 '''
@@ -285,7 +288,8 @@ def make_expander(checks: Checks, succ: Callable, fp: Callable, edge_hook: Calla
     """The level loop, generated for this model's properties (see the module docstring).
     With `neg`, every new state is scanned for negative ints (see visited.py): the loop
     stops with 'negative' at the first, for the search to restart with safe fingerprints."""
-    ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError, "neg": neg, "BY_STEP": BY_STEP}
+    ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError, "neg": neg, "BY_STEP": BY_STEP,
+                          "ON_NEW": frozenset(getattr(fn, "__code__", None) for _, fn in checks.invariants)}
     pre, edge, inv, negc = property_code(checks, ns, 16, transition="('transition', TN{i}, sid, t)",
                                          invariant="('invariant', IN{i}, len(parent) - 1, None)",
                                          negative="j, ntr, 'negative'" if neg is not None else None)

@@ -645,15 +645,20 @@ def _rebuild(model: Model, pool: _Pool, W: int, fp, raw) -> tuple[Found, tuple]:
             found.error = e
         return found, ([], [])
     if kind == "error":
-        # evaluate the failing state's steps here, to get the error with its span
+        # evaluate the failing state's steps here, to get the error with its span; one
+        # raised by an invariant of a successor ends the run at that successor, as in bfs.py
         checks = Checks.of(model)
         try:
-            ts = model.successors(states[-1])
-            for t in ts:
+            for lab, t in model.successors_labeled(states[-1]):
                 for name, fn, _ in checks.transitions:
                     fn(states[-1], t)
-                for name, fn in checks.invariants:
-                    fn(t)
+                try:
+                    for name, fn in checks.invariants:
+                        fn(t)
+                except EvalError:
+                    states.append(t)
+                    labels.append(lab)
+                    raise
                 for name, fn in checks.reachables:
                     fn(t)
         except EvalError as e:

@@ -107,3 +107,24 @@ def test_evaluation_error_found_by_a_worker(tmp_path):
     assert one.verdict == two.verdict == "error"
     assert two.error is not None and two.error.code == "E501"
     assert len(two.search.states) == len(one.search.states) == 3
+
+
+INV_ERR = """spec InvErr
+var d: 0..2 = 2
+
+action dec requires d > 0:
+    d -= 1
+
+invariant Ratio: 4 / d >= 2
+"""
+
+
+def test_an_error_in_a_property_ends_the_run_where_it_raises(tmp_path):
+    """Dividing by zero in an invariant happens in the state d = 0: the run shown ends
+    there (it ended one state early, at d = 1, where nothing is wrong), with 1 worker or 2."""
+    p = tmp_path / "inv.elect"
+    p.write_text(INV_ERR)
+    for workers in (1, 2):
+        r = api.check(str(p), None, [], write_trace=False, workers=workers)
+        assert r.verdict == "error" and r.error.code == "E502"
+        assert [s[0] for s in r.search.states] == [2, 1, 0]
