@@ -408,15 +408,30 @@ class _Build(Transformer):
 
     @v_args(meta=True)
     def compare(self, meta, c):
+        self._quant_cut(meta, c[0], str(c[1]))
         return A.Compare(self.sp(meta), str(c[1]), c[0], c[2])
 
     @v_args(meta=True)
     def in_expr(self, meta, c):
+        self._quant_cut(meta, c[0], "in")
         return A.Compare(self.sp(meta), "in", c[0], c[1])
 
     @v_args(meta=True)
     def notin_expr(self, meta, c):
+        self._quant_cut(meta, c[0], "not in")
         return A.Compare(self.sp(meta), "notin", c[0], c[1])
+
+    def _quant_cut(self, meta, left, op: str):
+        """`any n in S: n in s == false` parses as `(any n in S: n in s) == false`: a
+        comparison inside the body cannot take a second operator, so the body ends early
+        and the comparison applies to the whole quantifier. Refused unless parenthesized."""
+        if isinstance(left, A.Quant) and (meta.line, meta.column) == (left.span.line, left.span.col):
+            span = self.sp(meta)
+            raise SpecError(Diagnostic(
+                "E102", f"a comparison inside a quantifier's body cannot be followed by '{op}': this would "
+                f"compare the whole quantifier", span,
+                [f"parenthesize what you mean: `({left.kind} ...: ...) {op} x` or `{left.kind} ...: (...) {op} x`"]),
+                self.source)
 
     @v_args(meta=True)
     def range(self, meta, c):
