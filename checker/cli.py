@@ -202,8 +202,7 @@ def cmd_check(args) -> int:
         return _eval_error(res)
     if args.html and res.trace is not None:
         from .report.html import render_html
-        with open(args.html, "w") as f:
-            f.write(render_html(res.trace))
+        _write(args.html, render_html(res.trace))
     if args.json:
         print(json.dumps(res.to_json(), sort_keys=True))
     else:
@@ -284,13 +283,22 @@ def _prop_names(res, kinds):
         return []
 
 
+def _write(path: str, text: str) -> None:
+    """Write a report the user asked for: rendered first, so a failure leaves an existing
+    file as it was."""
+    try:
+        with open(path, "w") as f:
+            f.write(text)
+    except OSError as e:         # a full disk is found on write: name the file then too
+        raise OSError(e.errno, e.strerror, e.filename or path) from None
+
+
 def cmd_show(args) -> int:
     from .trace import read_itf
     tr = read_itf(args.trace)
     if args.html:
         from .report.html import render_html
-        with open(args.html, "w") as f:
-            f.write(render_html(tr))
+        _write(args.html, render_html(tr))
         print(f"wrote {args.html}")
         return 0
     if args.format == "mermaid":

@@ -184,6 +184,8 @@ def conform(spec_path: str, trace_path: str, model: str | None = None, defines: 
         mapping = load_mapping_for(spec_path, ts, header)
     except MapError as e:
         raise ConformUsage(str(e)) from None
+    except ConformUsage as e:
+        raise ConformUsage(f"{trace_path}: {e}") from None
     user_defines = list(defines or [])
     given = {d.partition("=")[0].strip() for d in user_defines}
     nodes = header_nodes(header)
@@ -200,7 +202,7 @@ def conform(spec_path: str, trace_path: str, model: str | None = None, defines: 
             pass
     for name, lanes in counts(mapping, ts, header, nodes).items():
         if name in fixed and fixed[name] != len(lanes):
-            raise ConformUsage(f"-D {name}={fixed[name]}, but the trace has {len(lanes)} "
+            raise ConformUsage(f"{trace_path}: -D {name}={fixed[name]}, but the trace has {len(lanes)} "
                                f"nodes ({', '.join(map(str, lanes))})")
         if name not in fixed:
             defines.append(f"{name}={len(lanes)}")
@@ -220,7 +222,7 @@ def conform(spec_path: str, trace_path: str, model: str | None = None, defines: 
     eager = eager_bounds(ts, raisable)
     try:
         target = Target(ts, mapping, model, defines, faults, {b: cap for b in eager})
-        prep = Preparer(target, header, nodes)
+        prep = Preparer(target, header, nodes, source=str(trace_path))
         items = [prep.item(r) for r in recs]
     except (MapError, Unmappable) as e:
         raise ConformUsage(str(e)) from None

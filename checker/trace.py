@@ -33,6 +33,7 @@ command that shows the trace again). The reader checks the shape and raises
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,25 @@ class Trace:
         return p
 
 
+def found(v: Any) -> str:
+    """A JSON value as an error message names it: 'null', 'true', '5', '"x"', 'a list', 'an object'."""
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "an object"
+    if isinstance(v, float) and v != v:
+        return "NaN"
+    try:
+        text = json.dumps(v)
+    except (TypeError, ValueError):
+        text = type(v).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+_BIGINT = re.compile(r"-?[0-9]+")
+MAX_COPIES = 100_000      # copies of one envelope in `network`: more is no run a renderer can draw
+
+
 def _check_value(v: Any, where: str) -> None:
     if isinstance(v, (bool, str, int)):
         return
@@ -107,8 +127,8 @@ def _check_value(v: Any, where: str) -> None:
         return
     if isinstance(v, dict):
         if "#bigint" in v:
-            if not isinstance(v["#bigint"], str):
-                raise TraceError(f"{where}: '#bigint' must hold a string of digits")
+            if not isinstance(v["#bigint"], str) or not _BIGINT.fullmatch(v["#bigint"]):
+                raise TraceError(f"{where}: '#bigint' must hold a string of digits, found {found(v['#bigint'])}")
             return
         for key in ("#tup", "#set"):
             if key in v:
@@ -130,18 +150,101 @@ def _check_value(v: Any, where: str) -> None:
         return
     if v is None:
         raise TraceError(f"{where}: null is not an ITF value")
-    raise TraceError(f"{where}: {type(v).__name__} is not an ITF value")
+    raise TraceError(f"{where}: {found(v)} is not an ITF value (a number with a fraction?)")
+
+
+def _check_meta(meta: dict[str, Any], path: str) -> None:
+    """The `#meta` fields renderers read: processes and process_fields."""
+    if "processes" in meta:
+        procs = meta["processes"]
+        if not isinstance(procs, list):
+            raise TraceError(f"{path}: '#meta.processes' must be a list of {{\"kind\", \"id\"}} objects, "
+                             f"found {found(procs)}")
+        for i, p in enumerate(procs):
+            where = f"{path}: '#meta.processes[{i}]'"
+            if not isinstance(p, dict) or "id" not in p:
+                raise TraceError(f"{where} must be an object with an 'id', found {found(p)}")
+            if "kind" in p and not isinstance(p["kind"], str):
+                raise TraceError(f"{where}.kind must be a string, found {found(p['kind'])}")
+            _check_value(p["id"], f"{where}.id")
+    if "process_fields" in meta:
+        pf = meta["process_fields"]
+        if not isinstance(pf, dict):
+            raise TraceError(f"{path}: '#meta.process_fields' must be an object "
+                             f"{{\"Kind.field\": \"Kind\"}}, found {found(pf)}")
+        for k, v in pf.items():
+            if not isinstance(v, str):
+                raise TraceError(f"{path}: '#meta.process_fields.{k}' must be the name of a process "
+                                 f"kind (a string), found {found(v)}")
+
+
+def _check_envelope(e: Any, where: str) -> None:
+    if not isinstance(e, dict):
+        raise TraceError(f"{where} must be an envelope {{\"src\", \"dst\", \"msg\"}}, found {found(e)}")
+    for f in ("src", "dst", "msg"):
+        if f not in e:
+            raise TraceError(f"{where}: missing field '{f}'")
+
+
+def _check_action(a: dict[str, Any], where: str) -> None:
+    """The fields of an action that renderers rely on, by kind."""
+    kind = a["kind"]
+    w = f"{where}, action"
+    for k, v in a.items():
+        _check_value(v, f"{w}.{k}")
+    if kind in ("deliver", "drop", "duplicate"):
+        for f in ("src", "dst", "msg"):
+            if f not in a:
+                raise TraceError(f"{w}: a '{kind}' action needs '{f}'")
+    if "name" in a and not isinstance(a["name"], str):
+        raise TraceError(f"{w}.name must be a string, found {found(a['name'])}")
+    if "params" in a and not isinstance(a["params"], dict):
+        raise TraceError(f"{w}.params must be an object (parameter name: value), found {found(a['params'])}")
+    if "sent" in a:
+        sent = a["sent"]
+        if not isinstance(sent, list):
+            raise TraceError(f"{w}.sent must be a list of envelopes, found {found(sent)}")
+        for j, e in enumerate(sent):
+            _check_envelope(e, f"{w}.sent[{j}]")
+    if "sides" in a:
+        sides = a["sides"]
+        items = sides.get("#set", sides.get("#tup")) if isinstance(sides, dict) else sides
+        if not isinstance(items, list):
+            raise TraceError(f"{w}.sides must be a list of sets of process ids, found {found(sides)}")
+        for s in items:
+            if not isinstance(s, list) and not (isinstance(s, dict) and
+                                                 isinstance(s.get("#set", s.get("#tup")), list)):
+                raise TraceError(f"{w}.sides must be a list of sets of process ids, found {found(s)} in it")
+
+
+def _check_network(net: Any, where: str) -> None:
+    """`network`: a map from envelope to its number of copies (or a set of envelopes)."""
+    if not isinstance(net, dict):
+        return
+    if "#map" in net:
+        for j, (e, c) in enumerate(net["#map"]):
+            _check_envelope(e, f"{where}: key {j}")
+            n = c
+            if isinstance(c, dict) and "#bigint" in c:       # digits, checked by _check_value
+                n = int(c["#bigint"]) if len(c["#bigint"]) <= 12 else MAX_COPIES + 1
+            if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_COPIES:
+                raise TraceError(f"{where}: the count of envelope {j} must be a number of copies "
+                                 f"(0..{MAX_COPIES}), found {found(c)}")
+    elif "#set" in net:
+        for j, e in enumerate(net["#set"]):
+            _check_envelope(e, f"{where}: element {j}")
 
 
 def from_itf(obj: Any, path: str = "<trace>") -> Trace:
     if not isinstance(obj, dict):
-        raise TraceError(f"{path}: expected a JSON object with 'vars' and 'states', found {type(obj).__name__}")
+        raise TraceError(f"{path}: expected a JSON object with 'vars' and 'states', found {found(obj)}")
     for key in ("vars", "states"):
         if key not in obj:
             raise TraceError(f"{path}: missing field '{key}' (an ITF trace has '#meta', 'vars' and 'states')")
     meta = obj.get("#meta", {})
     if not isinstance(meta, dict):
         raise TraceError(f"{path}: '#meta' must be an object")
+    _check_meta(meta, path)
     names = obj["vars"]
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise TraceError(f"{path}: 'vars' must be a list of variable names")
@@ -152,7 +255,7 @@ def from_itf(obj: Any, path: str = "<trace>") -> Trace:
     for i, st in enumerate(raw):
         where = f"{path}: state {i}"
         if not isinstance(st, dict):
-            raise TraceError(f"{where}: expected an object, found {type(st).__name__}")
+            raise TraceError(f"{where}: expected an object, found {found(st)}")
         missing = [n for n in names if n not in st]
         if missing:
             raise TraceError(f"{where}: missing variable '{missing[0]}'")
@@ -162,12 +265,15 @@ def from_itf(obj: Any, path: str = "<trace>") -> Trace:
         if action["kind"] not in ACTION_KINDS:
             raise TraceError(f"{where}: unknown action kind '{action['kind']}' "
                              f"(expected one of {', '.join(ACTION_KINDS)})")
+        _check_action(action, where)
         state = {}
         for n in names:
             if n == "action":
                 continue
             _check_value(st[n], f"{where}, variable '{n}'")
             state[n] = st[n]
+        if "network" in state:
+            _check_network(state["network"], f"{where}, variable 'network'")
         steps.append(Step(i, action, state))
     loop = obj.get("loop")
     if loop is not None and (not isinstance(loop, int) or not 0 <= loop < len(steps)):
@@ -196,6 +302,9 @@ def read_itf(path: str | Path) -> Trace:
         raise TraceError(f"{p}:{e.lineno}:{e.colno}: not JSON: {e.msg}{hint}") from None
     except RecursionError:
         raise TraceError(f"{p}: a value is nested too deeply") from None
+    except ValueError as e:      # an integer longer than Python will convert (4300 digits)
+        what = "a number has too many digits to read (more than 4300)" if "digits" in str(e) else f"not JSON: {e}"
+        raise TraceError(f"{p}: {what}") from None
     return from_itf(obj, str(p))
 
 

@@ -260,8 +260,9 @@ def const_value(expr: Any, consts: dict[str, Any], where: str) -> int:
 class Preparer:
     """Turns records into Items for one Target (values do not depend on search bounds)."""
 
-    def __init__(self, target: Target, header: dict | None, nodes: list):
+    def __init__(self, target: Target, header: dict | None, nodes: list, source: str | None = None):
         self.t = target
+        self.source = source          # the trace file, named in errors ("FILE: line N: ...")
         self.ts = target.ts
         self.m = target.mapping
         self.nodes = nodes
@@ -447,7 +448,7 @@ class Preparer:
             raise Unmappable(str(e)) from None
 
     # -- the rules --
-    def default_rules(self, rec: Record, lane: "Lane") -> list[Rule]:
+    def default_rules(self, rec: Record, lane: "Lane", where: str | None = None) -> list[Rule]:
         k = rec.kind
         inp = rec.input
         if k == "start":
@@ -458,13 +459,23 @@ class Preparer:
             name = inp.get("name")
             if lane.info and any(h.kind == "timeout" and h.name == name for h in lane.info.handlers):
                 return [Rule("timeout", name, source="default")]
+            timeouts = {h.name for p in self.ts.processes.values() for h in p.handlers if h.kind == "timeout"}
+            if name not in timeouts:
+                # neither mapped nor a spec timeout: a misspelling, not a step to skip (a timer
+                # that is no spec step is declared in the mapping: "timer NAME": "stutter")
+                mapped = {k.split(" ", 1)[1] for k in self.m.inputs if k.startswith("timer ")}
+                known = ", ".join(sorted(mapped | timeouts)) or "none"
+                raise Unmappable(f"{where or f'line {rec.line}'}: unknown timer '{name}': neither the mapping "
+                                 f"({self.m.path or 'the default'}) nor the spec's timeouts name it "
+                                 f"(known timers: {known}; declare \"timer {name}\": \"stutter\" in the "
+                                 f"mapping's \"inputs\" if it is no spec step)")
             return [Rule("stutter", source="default")]
         if k == "receive":
             return [Rule("deliver", inp["msg"]["type"], source="default")]
         return [Rule("unsupported", source="default")]
 
     def item(self, rec: Record) -> Item:
-        where = f"line {rec.line}"
+        where = f"{self.source}: line {rec.line}" if self.source else f"line {rec.line}"
         it = Item(rec)
         k = rec.kind
         if rec.node is None:
@@ -472,7 +483,7 @@ class Preparer:
             return it
         it.lane = lane = self.lane(rec.node, f"{where}: node")
         it.pid = self.spec_id(rec.node, f"{where}: node") if lane.process is not None else None
-        rules = self.m.rules_for(rec.input) or self.default_rules(rec, lane)
+        rules = self.m.rules_for(rec.input) or self.default_rules(rec, lane, where)
         it.alts = [self.alt(rec, r, it.pid, where, lane) for r in rules]
         # observed fields
         st = rec.state or {}

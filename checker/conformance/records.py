@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..trace import TraceError, read_trace_text
+from ..trace import TraceError, found, read_trace_text
 
 NODE_INPUTS = ("start", "receive", "timer", "crash", "restart")
 NET_INPUTS = ("partition", "heal", "drop", "duplicate")
@@ -82,29 +82,39 @@ def header_nodes(header: dict | None) -> list | None:
     return out
 
 
+def is_node_id(v: Any) -> bool:
+    """A node id is an integer or a string (never a boolean, a number with a fraction, a list)."""
+    return isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool))
+
+
 def _need(rec: dict, key: str, types, where: str, what: str) -> Any:
     if key not in rec:
         raise TraceError(f"{where}: missing field '{key}'")
     v = rec[key]
     if not isinstance(v, types) or (isinstance(v, bool) and bool not in (types if isinstance(types, tuple) else (types,))):
-        raise TraceError(f"{where}: field '{key}' must be {what}, found {json.dumps(v)}")
+        raise TraceError(f"{where}: field '{key}' must be {what}, found {found(v)}")
     return v
 
 
 def check_record(rec: Any, where: str, nodes: list | None) -> None:
     if not isinstance(rec, dict):
-        raise TraceError(f"{where}: a record must be a JSON object, found {type(rec).__name__}")
+        raise TraceError(f"{where}: a record must be a JSON object, found {found(rec)}")
     _need(rec, "clock", int, where, "an integer")
     inp = _need(rec, "input", dict, where, "an object")
-    kind = inp.get("kind")
-    if not isinstance(kind, str):
+    if "kind" not in inp:
         raise TraceError(f"{where}: missing field 'input.kind'")
+    kind = inp["kind"]
+    if not isinstance(kind, str):
+        raise TraceError(f"{where}: field 'input.kind' must be a string, found {found(kind)}")
     if "node" not in rec:
         raise TraceError(f"{where}: missing field 'node'")
     node = rec["node"]
     known = nodes if nodes is not None else None
 
     def check_node(v, field):
+        if not is_node_id(v):
+            raise TraceError(f"{where}: field '{field}' must be a node id (an integer or a string), "
+                             f"found {found(v)}")
         if known is not None and v not in known:
             raise TraceError(f"{where}: unknown node {json.dumps(v)} in '{field}' "
                              f"(the header lists {', '.join(json.dumps(n) for n in known)})")
@@ -127,6 +137,9 @@ def check_record(rec: Any, where: str, nodes: list | None) -> None:
                 check_node(e["to"], f"effects[{i}].to")
             if "msg" in e and not isinstance(e["msg"], dict):
                 raise TraceError(f"{where}: effects[{i}].msg must be an object")
+            if isinstance(e.get("msg"), dict) and not isinstance(e["msg"].get("type"), str):
+                raise TraceError(f"{where}: effects[{i}].msg must have a 'type' naming the message, "
+                                 f"found {found(e['msg'].get('type'))}")
     if kind == "receive":
         if "from" not in inp:
             raise TraceError(f"{where}: missing field 'input.from'")
@@ -134,8 +147,10 @@ def check_record(rec: Any, where: str, nodes: list | None) -> None:
         if not isinstance(inp.get("msg"), dict) or not isinstance(inp["msg"].get("type"), str):
             raise TraceError(f"{where}: 'input.msg' must be an object with a 'type'")
     elif kind == "timer":
-        if not isinstance(inp.get("name"), str):
+        if "name" not in inp:
             raise TraceError(f"{where}: missing field 'input.name'")
+        if not isinstance(inp["name"], str):
+            raise TraceError(f"{where}: field 'input.name' must be a string, found {found(inp['name'])}")
     elif kind in ("drop", "duplicate"):
         for f in ("from", "to"):
             if f not in inp:
@@ -174,12 +189,19 @@ def parse_records(text: str, name: str = "<trace>") -> tuple[dict | None, list[R
             raise TraceError(f"{name}:{no}: not JSON: {e.msg} (column {e.colno}){hint}") from None
         except RecursionError:
             raise TraceError(f"{name}:{no}: a value is nested too deeply") from None
+        except ValueError as e:          # an integer longer than Python will convert (4300 digits)
+            raise TraceError(f"{name}:{no}: {_number_error(e)}") from None
         if isinstance(obj, dict) and obj.get("header") is True:
             if header is not None or raw:
                 raise TraceError(f"{name}:{no}: a header must be the first line")
             header = obj
             if "nodes" in header and not isinstance(header["nodes"], list):
                 raise TraceError(f"{name}:{no}: header field 'nodes' must be a list")
+            for i, n in enumerate(header.get("nodes") or []):
+                nid = n.get("id") if isinstance(n, dict) else n
+                if not is_node_id(nid):
+                    raise TraceError(f"{name}:{no}: header field 'nodes[{i}]' must be a node id (an integer "
+                                     f"or a string) or an object with one as 'id', found {found(n)}")
             continue
         raw.append((no, obj))
     if header is not None and "nodes" not in header:
@@ -192,6 +214,12 @@ def parse_records(text: str, name: str = "<trace>") -> tuple[dict | None, list[R
     order = run_order([r for _, r in raw], header)
     recs = [Record(raw[i][0], k + 1, raw[i][1]) for k, i in enumerate(order)]
     return header, recs
+
+
+def _number_error(e: ValueError) -> str:
+    if "digits" in str(e):
+        return "a number has too many digits to read (more than 4300)"
+    return f"not JSON: {e}"
 
 
 def run_order(recs: list[dict], header: dict | None) -> list[int]:
