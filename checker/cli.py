@@ -199,6 +199,9 @@ def cmd_check(args) -> int:
                     progress=progress or bool(args.checkpoint or args.resume), workers=args.workers,
                     checkpoint=args.checkpoint, resume=args.resume)
     if res.error is not None:
+        if args.json:            # as bmc --json: the verdict on stdout, the diagnostic on stderr
+            print(json.dumps({**res.to_json(), "verdict": "error", "error": f"{res.error.code}: {res.error.message}"},
+                             sort_keys=True))
         return _eval_error(res)
     if args.html and res.trace is not None:
         from .report.html import render_html

@@ -40,6 +40,13 @@ def test_exit_1_eval_error_shows_the_run(tmp_path):
     assert "error[E501]" in r.stderr and "the run that led there" in r.stderr
 
 
+def test_eval_error_with_json_prints_the_verdict(tmp_path):
+    r = elect("check", SPECS / "eval_error" / "range.elect", "--out", tmp_path, "--json")
+    assert r.returncode == 1 and "error[E501]" in r.stderr
+    out = json.loads(r.stdout)
+    assert out["verdict"] == "error" and out["error"].startswith("E501: value ")
+
+
 def test_exit_2_usage():
     r = elect("check")
     assert r.returncode == 2
