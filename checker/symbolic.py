@@ -2371,6 +2371,8 @@ class Encoder:
     def assign(self, st: A.Assign, cx: Ctx):
         t = st.target
         ty = t.ty
+        if ty is None and isinstance(t, A.Index) and isinstance(getattr(t.obj, "ty", None), MapT):
+            ty = t.obj.ty.val             # `m[k] = v`: checked against the map's value range
         v = self.ev(st.value, cx)
         if st.op != "=":
             cur = self.ev(t, cx)
@@ -3409,7 +3411,7 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
             res.verdict = "error"
             res.before, res.after = enc.decode(cur, m), enc.decode(nxt, m)
             res.error = next(e for e in errs_nxt if zval(e[1], m))
-            res.label = enc.model.find_step(res.before, res.after)
+            res.label = _find_step(enc.model, res.before, res.after)
             res.step = enc.model.action_itf(res.label, res.before, res.after) if res.label is not None \
                 else enc.acts[zval(sysm.sel, m)].desc
             res.seconds = time.perf_counter() - t0
@@ -3430,7 +3432,7 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
     res.after = enc.decode(nxt, m)
     k = zval(sysm.sel, m)
     res.step = enc.acts[k].desc
-    res.label = enc.model.find_step(res.before, res.after)
+    res.label = _find_step(enc.model, res.before, res.after)
     res.explicit_agrees = res.label is not None
     if res.label is not None:
         # show the step the explicit model takes between the two states (in a long-lived
@@ -3624,6 +3626,16 @@ def _init_error(model, sym=None):
     except EvalError as e:
         return e
     return _sym_error(sym) if sym is not None else None
+
+
+def _find_step(model, before: tuple, after: tuple):
+    """The explicit model's step between two decoded states, or None (also when computing
+    the steps of `before` raises: a counterexample to induction may start anywhere)."""
+    from .diagnostics import EvalError
+    try:
+        return model.find_step(before, after)
+    except EvalError:
+        return None
 
 
 def _property_error(model, states: list[tuple]):

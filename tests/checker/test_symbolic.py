@@ -428,3 +428,14 @@ def test_a_property_that_raises_is_an_error_as_check_says(path, code, tmp_path):
         assert ("not proved: evaluating invariant Ratio after a step from a state where the invariants hold raises "
                 "E502: division by zero") in r.stdout
         assert "  state after:\n    d: 0" in r.stdout
+
+
+def test_a_map_value_outside_its_range_is_e501_in_bmc_and_prove(tmp_path):
+    path = "tests/checker/symbolic_fixtures/map_value_range.elect"
+    ref = run_cli("check", path, "--out", str(tmp_path))
+    assert ref.returncode == 1 and "error[E501]: value 2 is outside its declared range 0..1" in ref.stderr
+    r = run_cli("bmc", path, "--depth", "4")
+    assert r.returncode == 1 and r.stderr.splitlines()[0] == ref.stderr.splitlines()[0], r.stdout + r.stderr
+    r = run_cli("prove", path, "--invariant", "Small")
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stdout + r.stderr
+    assert "raises E501: a value outside its declared range 0..1" in r.stdout
