@@ -589,9 +589,11 @@ class Gen:
         if ref[0] == "construct":
             order = ref[2]
             vals = [None] * len(e.args)
-            for a, i in zip(e.args, order):
-                vals[i] = self.ex(a.value, cx)
             name = ref[1]
+            fields = self.ts.messages[name].ty.fields if name in self.ts.messages else self.ts.records[name].fields
+            for a, i in zip(e.args, order):
+                # a field of a ranged type holds only values in range (E501), as a variable does
+                vals[i] = self.store_check(fields[i][1], a.value, self.ex(a.value, cx))
             if name in self.ts.messages:
                 return "(" + ", ".join([str(self.tags[name]), *vals]) + ",)"
             return "(" + ", ".join(vals) + ("," if len(vals) == 1 else "") + ")"
@@ -881,8 +883,9 @@ class Gen:
         tag = self.tags[mname]
         order = msg.ref[2]
         vals = [None] * len(msg.args)
+        fields = self.ts.messages[mname].ty.fields
         for a, i in zip(msg.args, order):
-            vals[i] = self.ex(a.value, cx)
+            vals[i] = self.store_check(fields[i][1], a.value, self.ex(a.value, cx))   # E501, as construct
         for i, v in enumerate(vals):
             if not _is_lit(v) and v not in ("True", "False", "()"):
                 t = self.tmp()

@@ -2159,7 +2159,7 @@ class Encoder:
                 raise self.refuse("E601", "a message value outside send is not supported", e.span)
             vals: list = [None] * len(e.args)
             for a, i in zip(e.args, ref[2]):
-                vals[i] = self.coerce(self.ev(a.value, cx), rt.fields[i][1], cx, a.span)
+                vals[i] = self.coerce(self.field_value(a.value, rt.fields[i][1], cx), rt.fields[i][1], cx, a.span)
             return Tup(vals)
         if ref[0] == "def":
             d = self.ts.defs[ref[1]]
@@ -2353,6 +2353,15 @@ class Encoder:
             else:
                 self.merge(cx, m, a, cx, skip=st.name)
 
+    def field_value(self, e: A.Expr, ty: Ty, cx: Ctx):
+        """A message's or record's field value: E501 outside the field's range, as the
+        explicit model checks it (compile.store_check)."""
+        v = self.ev(e, cx)
+        base = ty.inner if isinstance(ty, OptT) else ty
+        if isinstance(base, IntT) and base.lo is not None or isinstance(base, IdT) and isinstance(e.ty, IntT):
+            self.range_check(v, base, cx, e.span)
+        return v
+
     def range_check(self, v, ty: Ty, cx: Ctx, span):
         if v is NONE or isinstance(v, Opt):
             return
@@ -2432,7 +2441,7 @@ class Encoder:
         mt = self.ts.messages[name].ty
         vals: list = [None] * len(mt.fields)
         for a, i in zip(msg.args, msg.ref[2]):
-            vals[i] = self.coerce(self.ev(a.value, cx), mt.fields[i][1], cx, a.span)
+            vals[i] = self.coerce(self.field_value(a.value, mt.fields[i][1], cx), mt.fields[i][1], cx, a.span)
         src = cx.self_id
         if isinstance(st, A.Broadcast):
             lo, hi = self.ids[cx.proc.name]
