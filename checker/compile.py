@@ -803,7 +803,31 @@ class Gen:
             if _is_lit(code) and lo <= int(code) <= hi:
                 return code
             return f"check_range({code}, {lo}, {hi}, {self.span_ref(value_expr.span)})"
+        if isinstance(target_ty, SetT) and (isinstance(target_ty.elem, IdT) or
+                                            isinstance(target_ty.elem, IntT) and target_ty.elem.lo is not None):
+            if self.members_fit(target_ty.elem, value_expr):
+                return code
+            lo, hi = self.bounds(target_ty.elem)
+            return f"check_members({code}, {lo}, {hi}, {self.span_ref(value_expr.span)})"
         return code
+
+    def members_fit(self, el: Ty, e: A.Expr) -> bool:
+        """Every member of set expression e is of a type within el (so no check is needed).
+        A literal's own type is the one its context asks for, so its items are looked at;
+        a name has its declared type; anything else is checked when stored."""
+        def fits(ty) -> bool:
+            if isinstance(el, IdT):
+                return isinstance(ty, IdT)
+            if isinstance(ty, IntT) and ty.lo is not None:
+                lo, hi = self.bounds(el)
+                slo, shi = self.bounds(ty)
+                return lo <= slo and shi <= hi
+            return False
+        if isinstance(e, A.SetLit):
+            return all(fits(getattr(x, "ty", None)) for x in e.items)
+        if isinstance(e, (A.Name, A.FieldAccess)) and isinstance(e.ty, SetT):
+            return fits(e.ty.elem)
+        return isinstance(e.ty, EmptyT)
 
     def lvalue(self, e: A.Expr, cx: Cx, out: list[str], pad: str):
         """-> (get_code, set_fn(value_code) -> line, type)"""
@@ -866,6 +890,8 @@ class Gen:
         if st.op == "=":
             code = self.store_check(t, st.value, val)
         elif isinstance(t, (SetT, EmptyT)):
+            if st.op == "+=":
+                val = self.store_check(t, st.value, val)     # what is added must fit the element type
             code = f"({get} {'|' if st.op == '+=' else '-'} {val})"
         elif isinstance(t, SeqT):
             code = f"({get} + {val})"
@@ -1438,7 +1464,7 @@ def compile_model(ts: TypedSpec, cfg: ModelConfig):
     ns: dict[str, Any] = {
         "setat": runtime.setat, "ms_add": runtime.ms_add, "ms_add_many": runtime.ms_add_many, "ms_count": runtime.ms_count,
         "ms_remove": runtime.ms_remove, "fifo_push": runtime.fifo_push, "fifo_pop": runtime.fifo_pop,
-        "check_range": runtime.check_range, "check_range_opt": runtime.check_range_opt, "check_id": runtime.check_id, "check_key": runtime.check_key, "div": runtime.div,
+        "check_range": runtime.check_range, "check_members": runtime.check_members, "check_range_opt": runtime.check_range_opt, "check_id": runtime.check_id, "check_key": runtime.check_key, "div": runtime.div,
         "mod": runtime.mod, "smin": runtime.smin, "smax": runtime.smax, "head": runtime.head,
         "last": runtime.last, "seq_at": runtime.seq_at, "seq_set": runtime.seq_set,
         "ordered_iter": runtime.ordered_iter, "map_build": map_build, "EMPTY": frozenset(),

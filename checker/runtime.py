@@ -70,6 +70,14 @@ def check_range(v, lo, hi, sid):
                     "widen the range in the declaration, or add a guard that stops the step")
 
 
+def check_members(s, lo, hi, sid):
+    """check_range for every member of a set stored where the members are ranged."""
+    for v in s:
+        if not lo <= v <= hi:
+            check_range(min(x for x in s if not lo <= x <= hi), lo, hi, sid)   # the least, as text is stable
+    return s
+
+
 def check_range_opt(v, lo, hi, sid):
     """check_range for an optional ranged int: none passes."""
     if v == NONE:

@@ -2390,6 +2390,20 @@ class Encoder:
             else:
                 v = self.arith(st.op[0], cur, v, cx, st.span)
         base = ty.inner if isinstance(ty, OptT) else ty
+        if isinstance(base, SetT) and isinstance(v, SetV) and (
+                isinstance(base.elem, IdT) or isinstance(base.elem, IntT) and base.elem.lo is not None):
+            # members outside the element type: E501, as the explicit model checks them
+            lo, hi = self.bounds(base.elem)
+            outside = [m for k, m in v.mem.items() if isinstance(k, int) and not lo <= k <= hi]
+            if outside:
+                self.error(cx, disj(outside), "E501", f"a value outside its declared range {lo}..{hi}",
+                           st.value.span)
+            if isinstance(st.value, A.SetLit):     # a literal takes its context's type: look at its items
+                for x in st.value.items:
+                    if isinstance(base.elem, IntT) or isinstance(getattr(x, "ty", None), IntT):
+                        self.check_in(self.ev(x, cx), lo, hi, cx, st.value.span, "E501",
+                                      lambda n: f"value {n} is outside its declared range {lo}..{hi}",
+                                      f"a value outside its declared range {lo}..{hi}")
         if isinstance(base, IntT) and base.lo is not None:
             self.range_check(v, base, cx, st.value.span if st.op == "=" else st.span)
         elif isinstance(base, IdT) and isinstance(st.value.ty, IntT) and st.op == "=":

@@ -441,12 +441,13 @@ def test_a_map_value_outside_its_range_is_e501_in_bmc_and_prove(tmp_path):
     assert "raises E501: a value outside its declared range 0..1" in r.stdout
 
 
-def test_a_message_field_outside_its_range_is_e501_everywhere(tmp_path):
-    path = "tests/checker/symbolic_fixtures/message_field_range.elect"
+@pytest.mark.parametrize("path,prop", [("tests/checker/symbolic_fixtures/message_field_range.elect", "GotSmall"),
+                                       ("tests/checker/symbolic_fixtures/set_member_range.elect", "AllSmall")])
+def test_a_field_or_member_outside_its_range_is_e501_everywhere(tmp_path, path, prop):
     ref = run_cli("check", path, "--out", str(tmp_path))
     assert ref.returncode == 1 and "error[E501]: value 2 is outside its declared range 0..1" in ref.stderr, \
         ref.stdout + ref.stderr
     r = run_cli("bmc", path, "--depth", "5")
     assert r.returncode == 1 and r.stderr.splitlines()[0] == ref.stderr.splitlines()[0], r.stdout + r.stderr
-    r = run_cli("prove", path, "--invariant", "GotSmall")
+    r = run_cli("prove", path, "--invariant", prop)
     assert r.returncode == 1 and "raises E501" in r.stdout, r.stdout + r.stderr
