@@ -2401,9 +2401,7 @@ class Encoder:
             if isinstance(st.value, A.SetLit):     # a literal takes its context's type: look at its items
                 for x in st.value.items:
                     if isinstance(base.elem, IntT) or isinstance(getattr(x, "ty", None), IntT):
-                        self.check_in(self.ev(x, cx), lo, hi, cx, st.value.span, "E501",
-                                      lambda n: f"value {n} is outside its declared range {lo}..{hi}",
-                                      f"a value outside its declared range {lo}..{hi}")
+                        self.range_check(self.ev(x, cx), base.elem, cx, st.value.span)
         if isinstance(base, IntT) and base.lo is not None:
             self.range_check(v, base, cx, st.value.span if st.op == "=" else st.span)
         elif isinstance(base, IdT) and isinstance(st.value.ty, IntT) and st.op == "=":
@@ -3366,7 +3364,7 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
     res = ProveResult("proved", [p.name for p in invariants], [p.name for p in helpers if p not in invariants], 0.0,
                       actions=len(enc.acts), variables=len(enc.state_leaves(enc.cur)))
     cur, nxt = enc.cur, enc.nxt
-    terms_cur = [(p, j, t) for p in targets for j, t in enumerate(enc.prop_terms(p, cur))]
+    terms_cur, errs_cur = _prop_terms_errs(enc, targets, cur)
     # 0. computing the initial states raises (as `elect check` reports before any state)
     init, init_errs = enc.init_constraints(cur)
     if init_errs:
@@ -3379,7 +3377,6 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
             res.seconds = res.seconds_init = time.perf_counter() - t0
             return res
     # 1. every initial state: evaluating them raises in none (as `elect check` would report)...
-    errs_cur = [({"kind": p.kind, "name": p.name},) + tuple(e) for p in targets for e in enc.prop_terms_errs(p, cur)[1]]
     if errs_cur:
         s = new_solver(enc)
         s.add(*init)
@@ -3409,7 +3406,7 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
     t1 = time.perf_counter()
     sysm = System(enc)
     hyp = enc.state_wf(cur) + enc.range_facts(cur) + [t for _, _, t in terms_cur]
-    terms_nxt = [(p, j, t) for p in targets for j, t in enumerate(enc.prop_terms(p, nxt))]
+    terms_nxt, errs_nxt = _prop_terms_errs(enc, targets, nxt)
     facts_nxt = [(f, "range") for f in enc.range_facts(nxt)] + [(f, "structure") for f in enc.state_wf(nxt)]
     s = new_solver(enc)
     s.add(*hyp)
@@ -3425,7 +3422,6 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
     s.pop()
     s.add(sysm.step)
     # evaluating them after the step raises in no case
-    errs_nxt = [({"kind": p.kind, "name": p.name},) + tuple(e) for p in targets for e in enc.prop_terms_errs(p, nxt)[1]]
     if errs_nxt:
         s.push()
         s.add(disj([e[1] for e in errs_nxt]))
@@ -3649,6 +3645,17 @@ def _init_error(model, sym=None):
     except EvalError as e:
         return e
     return _sym_error(sym) if sym is not None else None
+
+
+def _prop_terms_errs(enc: Encoder, props: list[A.Property], s: dict) -> tuple[list, list]:
+    """For prove: (property, conjunct index, term) on s, and the errors evaluating them may
+    raise, as ({kind, name} of the property, condition, code, message, span)."""
+    terms, errs = [], []
+    for p in props:
+        ts_, es = enc.prop_terms_errs(p, s)
+        terms += [(p, j, t) for j, t in enumerate(ts_)]
+        errs += [({"kind": p.kind, "name": p.name},) + tuple(e) for e in es]
+    return terms, errs
 
 
 def _find_step(model, before: tuple, after: tuple):
