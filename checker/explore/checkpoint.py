@@ -198,21 +198,9 @@ def bfs_checkpointed(model: Model, *, spec_path: str, model_name: str | None = N
         if not directory.is_dir():
             raise _usage(f"elect check: '{directory}' is not a directory (--resume takes the --checkpoint directory)")
         if mpath.exists():
-            try:
-                old = json.loads(mpath.read_text())
-            except (OSError, UnicodeDecodeError, ValueError) as e:
-                raise _usage(f"elect check: '{mpath}' is damaged ({e.__class__.__name__}); "
-                             f"start again with --checkpoint") from None
-            if not isinstance(old, dict) or old.get("format") != FORMAT:
-                raise _usage(f"elect check: '{mpath}' is not a checkpoint of this version of elect")
-            old_defs, new_defs = _defines_key(old.get("defines")), _defines_key(meta["defines"])
-            if old_defs != new_defs:
-                raise _usage(f"elect check: the checkpoint in '{directory}' is of another search "
-                             f"(-D: saved {old.get('defines')!r}, now {meta['defines']!r})")
-            for key in ("spec_sha256", "model", "symmetry"):
-                if old.get(key) != meta[key]:
-                    raise _usage(f"elect check: the checkpoint in '{directory}' is of another search "
-                                 f"({key}: saved {old.get(key)!r}, now {meta[key]!r})")
+            other = _other_search(_saved_meta(mpath), meta)
+            if other:
+                raise _usage(f"elect check: the checkpoint in '{directory}' is of another search ({other})")
         elif (directory / STATE_FILE).exists():
             raise _usage(f"elect check: '{directory}' has a search but no {META_FILE}: it cannot be told "
                          f"which search it is; start again with --checkpoint")
@@ -228,6 +216,17 @@ def bfs_checkpointed(model: Model, *, spec_path: str, model_name: str | None = N
     else:
         if directory.exists() and not directory.is_dir():
             raise _usage(f"elect check: '{directory}' is not a directory (--checkpoint takes a directory)")
+        mpath = directory / META_FILE
+        if mpath.exists():       # starting again here would overwrite it: only a finished one of this search
+            old = _saved_meta(mpath)
+            other = _other_search(old, meta)
+            if other:
+                raise _usage(f"elect check: '{directory}' holds the checkpoint of another search ({other}); "
+                             f"give another directory, or remove it first")
+            if not old.get("done"):
+                raise _usage(f"elect check: '{directory}' holds an unfinished checkpoint of this search "
+                             f"({old.get('distinct', 0):,} states): go on with --resume {directory}, or remove "
+                             f"it to start again")
         directory.mkdir(parents=True, exist_ok=True)
     if search.found is None:
         search.run()
@@ -240,6 +239,27 @@ def bfs_checkpointed(model: Model, *, spec_path: str, model_name: str | None = N
         print(f"checkpoint: the search was broken off mid-state; {directory} keeps the last checkpoint saved",
               file=sys.stderr, flush=True)
     return search.result()
+
+
+def _saved_meta(mpath: Path) -> dict:
+    try:
+        old = json.loads(mpath.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise _usage(f"elect check: '{mpath}' is damaged ({e.__class__.__name__}); "
+                     f"start again with --checkpoint in another directory") from None
+    if not isinstance(old, dict) or old.get("format") != FORMAT:
+        raise _usage(f"elect check: '{mpath}' is not a checkpoint of this version of elect")
+    return old
+
+
+def _other_search(old: dict, meta: dict) -> str | None:
+    """How a saved checkpoint's search differs from this one (None: the same search)."""
+    if _defines_key(old.get("defines")) != _defines_key(meta["defines"]):
+        return f"-D: saved {old.get('defines')!r}, now {meta['defines']!r}"
+    for key in ("spec_sha256", "model", "symmetry"):
+        if old.get(key) != meta[key]:
+            return f"{key}: saved {old.get(key)!r}, now {meta[key]!r}"
+    return None
 
 
 def _defines_key(defines) -> list[tuple[str, str]] | None:

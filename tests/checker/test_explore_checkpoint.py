@@ -175,3 +175,25 @@ def test_resume_of_a_damaged_checkpoint_is_a_one_line_error(tmp_path, capsys, co
     err = capsys.readouterr().err
     assert "is damaged or not a checkpoint" in err and len(err.splitlines()) == 1
     assert not marker.exists()                      # nothing in the file was called
+
+
+def test_checkpoint_does_not_overwrite_what_it_cannot_give_back(tmp_path, capsys):
+    """--checkpoint into a directory holding another search's checkpoint, or an unfinished
+    one of this search, is refused (it would be lost); a finished one of this search is
+    simply written again."""
+    d = tmp_path / "ck"
+    assert main(["check", RAFT, "--model", "volatile_term", "--checkpoint", str(d), "--json",
+                 "--out", str(tmp_path)]) == 10
+    capsys.readouterr()
+    assert main(["check", RAFT, "--model", "volatile_vote", "--checkpoint", str(d), "--json",
+                 "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "holds the checkpoint of another search (model: saved 'volatile_term', now 'volatile_vote')" in err
+    assert main(["check", RAFT, "--model", "volatile_term", "--checkpoint", str(d), "--json",
+                 "--out", str(tmp_path)]) == 10          # finished: written again
+    capsys.readouterr()
+    meta = json.loads((d / "meta.json").read_text())
+    (d / "meta.json").write_text(json.dumps(dict(meta, done=False)))
+    assert main(["check", RAFT, "--model", "volatile_term", "--checkpoint", str(d), "--json",
+                 "--out", str(tmp_path)]) == 2
+    assert "holds an unfinished checkpoint of this search" in capsys.readouterr().err
