@@ -587,13 +587,8 @@ class Gen:
     def ex_Call(self, e: A.Call, cx):
         ref = e.ref
         if ref[0] == "construct":
-            order = ref[2]
-            vals = [None] * len(e.args)
             name = ref[1]
-            fields = self.ts.messages[name].ty.fields if name in self.ts.messages else self.ts.records[name].fields
-            for a, i in zip(e.args, order):
-                # a field of a ranged type holds only values in range (E501), as a variable does
-                vals[i] = self.store_check(fields[i][1], a.value, self.ex(a.value, cx))
+            vals = self.field_values(name, e.args, ref[2], cx)
             if name in self.ts.messages:
                 return "(" + ", ".join([str(self.tags[name]), *vals]) + ",)"
             return "(" + ", ".join(vals) + ("," if len(vals) == 1 else "") + ")"
@@ -811,6 +806,15 @@ class Gen:
             return f"check_members({code}, {lo}, {hi}, {self.span_ref(value_expr.span)})"
         return code
 
+    def field_values(self, name: str, args: list, order: list[int], cx: Cx) -> list[str]:
+        """The code of a message's or record's field values, in field order; a field of a
+        ranged type holds only values in range (E501), as a variable does."""
+        fields = self.ts.messages[name].ty.fields if name in self.ts.messages else self.ts.records[name].fields
+        vals: list = [None] * len(args)
+        for a, i in zip(args, order):
+            vals[i] = self.store_check(fields[i][1], a.value, self.ex(a.value, cx))
+        return vals
+
     def members_fit(self, el: Ty, e: A.Expr) -> bool:
         """Every member of set expression e is of a type within el (so no check is needed).
         A literal's own type is the one its context asks for, so its items are looked at;
@@ -907,11 +911,7 @@ class Gen:
         msg = st.msg
         mname = msg.func.id
         tag = self.tags[mname]
-        order = msg.ref[2]
-        vals = [None] * len(msg.args)
-        fields = self.ts.messages[mname].ty.fields
-        for a, i in zip(msg.args, order):
-            vals[i] = self.store_check(fields[i][1], a.value, self.ex(a.value, cx))   # E501, as construct
+        vals = self.field_values(mname, msg.args, msg.ref[2], cx)
         for i, v in enumerate(vals):
             if not _is_lit(v) and v not in ("True", "False", "()"):
                 t = self.tmp()

@@ -3223,8 +3223,7 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
             if kind == "property-error":
                 prop, errs, at = p
                 found("error", "error", None, d, m)
-                res.error = ({"kind": prop.kind, "name": prop.name},) + tuple(
-                    next(e for e, c in zip(errs, at) if zval(c, m)))
+                res.error = _tag_error(prop, next(e for e, c in zip(errs, at) if zval(c, m)))
                 return _finish(res, t0)
             verdict = "violated" if kind in ("invariant", "transition") else "deadlock"
             return _finish(found(verdict, kind, p.name if p is not None else None, d, m), t0)
@@ -3654,8 +3653,14 @@ def _prop_terms_errs(enc: Encoder, props: list[A.Property], s: dict) -> tuple[li
     for p in props:
         ts_, es = enc.prop_terms_errs(p, s)
         terms += [(p, j, t) for j, t in enumerate(ts_)]
-        errs += [({"kind": p.kind, "name": p.name},) + tuple(e) for e in es]
+        errs += [_tag_error(p, e) for e in es]
     return terms, errs
+
+
+def _tag_error(p: A.Property, e: tuple) -> tuple:
+    """A property's error condition as the error tuple bmc and prove report: the property
+    (kind and name) in place of an action's description."""
+    return ({"kind": p.kind, "name": p.name},) + tuple(e)
 
 
 def _find_step(model, before: tuple, after: tuple):

@@ -118,6 +118,13 @@ _BIGINT = re.compile(r"-?[0-9]+")
 MAX_COPIES = 100_000      # copies of one envelope in `network`: more is no run a renderer can draw
 
 
+def number_error(e: ValueError) -> str:
+    """What json.loads's ValueError (other than a JSONDecodeError) means to a user."""
+    if "digits" in str(e):
+        return "a number has too many digits to read (more than 4300)"
+    return f"not JSON: {e}"
+
+
 def _check_value(v: Any, where: str) -> None:
     if isinstance(v, (bool, str, int)):
         return
@@ -303,8 +310,7 @@ def read_itf(path: str | Path) -> Trace:
     except RecursionError:
         raise TraceError(f"{p}: a value is nested too deeply") from None
     except ValueError as e:      # an integer longer than Python will convert (4300 digits)
-        what = "a number has too many digits to read (more than 4300)" if "digits" in str(e) else f"not JSON: {e}"
-        raise TraceError(f"{p}: {what}") from None
+        raise TraceError(f"{p}: {number_error(e)}") from None
     return from_itf(obj, str(p))
 
 

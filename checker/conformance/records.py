@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..trace import TraceError, found, read_trace_text
+from ..trace import TraceError, found, number_error, read_trace_text
 
 NODE_INPUTS = ("start", "receive", "timer", "crash", "restart")
 NET_INPUTS = ("partition", "heal", "drop", "duplicate")
@@ -190,7 +190,7 @@ def parse_records(text: str, name: str = "<trace>") -> tuple[dict | None, list[R
         except RecursionError:
             raise TraceError(f"{name}:{no}: a value is nested too deeply") from None
         except ValueError as e:          # an integer longer than Python will convert (4300 digits)
-            raise TraceError(f"{name}:{no}: {_number_error(e)}") from None
+            raise TraceError(f"{name}:{no}: {number_error(e)}") from None
         if isinstance(obj, dict) and obj.get("header") is True:
             if header is not None or raw:
                 raise TraceError(f"{name}:{no}: a header must be the first line")
@@ -214,12 +214,6 @@ def parse_records(text: str, name: str = "<trace>") -> tuple[dict | None, list[R
     order = run_order([r for _, r in raw], header)
     recs = [Record(raw[i][0], k + 1, raw[i][1]) for k, i in enumerate(order)]
     return header, recs
-
-
-def _number_error(e: ValueError) -> str:
-    if "digits" in str(e):
-        return "a number has too many digits to read (more than 4300)"
-    return f"not JSON: {e}"
 
 
 def run_order(recs: list[dict], header: dict | None) -> list[int]:

@@ -137,8 +137,8 @@ def restore(search: Search, directory: Path) -> bool:
     found = data.get("found")
     if bad is None and found is not None and not (isinstance(found, tuple) and len(found) == 5):
         bad = "found"
-    if bad is None and any(len(data[k]) % 8 for k in ("seen", "parent", "fparr")):
-        bad = next(k for k in ("seen", "parent", "fparr") if len(data[k]) % 8)
+    if bad is None:          # arrays of 8-byte fingerprints and ids
+        bad = next((k for k in ("seen", "parent", "fparr") if len(data[k]) % 8), None)
     if bad is not None:
         raise CheckpointError(f"{damaged} (its field '{bad}' is missing or of the wrong type); "
                               f"start again with --checkpoint")
