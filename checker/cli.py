@@ -213,13 +213,13 @@ def cmd_check(args) -> int:
     if args.html and res.trace is None:
         print(f"note: no counterexample, so nothing was written to {args.html}", file=sys.stderr)
     if args.dot:
-        from .report.dot import write_dot
+        from .report.dot import dot_for
         sys.stdout.flush()
-        try:
-            write_dot(args.spec, args.model, args.defines, args.dot, res)
-        except SpecError as e:      # the graph is an extra: the verdict's exit code stands
-            print(e.render(), file=sys.stderr)
-            return res.exit_code if res.exit_code != 0 else 1
+        text, note = dot_for(args.spec, args.model, args.defines, res, max_states=args.max_states,
+                             max_depth=args.max_depth)
+        _write(args.dot, text)
+        if note:                     # the graph is an extra: the verdict's exit code stands
+            print(f"note: {note}", file=sys.stderr)
         if not args.json:
             print(f"state graph: {args.dot}")
     return res.exit_code
