@@ -804,7 +804,30 @@ class Gen:
                 return code
             lo, hi = self.bounds(target_ty.elem)
             return f"check_members({code}, {lo}, {hi}, {self.span_ref(value_expr.span)})"
+        if isinstance(target_ty, TupleT):
+            checks = tuple((i, *self.bounds(it)) for i, it in enumerate(target_ty.items)
+                           if self.component_may_leave(it, value_expr, i))
+            if checks:
+                return f"check_tuple({code}, {checks!r}, {self.span_ref(value_expr.span)})"
         return code
+
+    def component_may_leave(self, item: Ty, e: A.Expr, i: int) -> bool:
+        """Whether component i of tuple value e may fall outside `item`, a component of a
+        ranged type (E501 is then checked where it is stored, as for a variable)."""
+        if not (isinstance(item, IntT) and item.lo is not None or isinstance(item, IdT)):
+            return False
+        src = e.items[i].ty if isinstance(e, A.TupleLit) and i < len(e.items) else (
+            e.ty.items[i] if isinstance(e.ty, TupleT) and i < len(e.ty.items) else None)
+        if isinstance(item, IdT):
+            return isinstance(src, IntT)
+        if isinstance(e, A.TupleLit) and isinstance(e.items[i], A.IntLit):
+            lo, hi = self.bounds(item)
+            return not lo <= e.items[i].value <= hi
+        if isinstance(src, IntT) and src.lo is not None:
+            lo, hi = self.bounds(item)
+            slo, shi = self.bounds(src)
+            return not (lo <= slo and shi <= hi)
+        return True
 
     def field_values(self, name: str, args: list, order: list[int], cx: Cx) -> list[str]:
         """The code of a message's or record's field values, in field order; a field of a
@@ -1464,7 +1487,7 @@ def compile_model(ts: TypedSpec, cfg: ModelConfig):
     ns: dict[str, Any] = {
         "setat": runtime.setat, "ms_add": runtime.ms_add, "ms_add_many": runtime.ms_add_many, "ms_count": runtime.ms_count,
         "ms_remove": runtime.ms_remove, "fifo_push": runtime.fifo_push, "fifo_pop": runtime.fifo_pop,
-        "check_range": runtime.check_range, "check_members": runtime.check_members, "check_range_opt": runtime.check_range_opt, "check_id": runtime.check_id, "check_key": runtime.check_key, "div": runtime.div,
+        "check_range": runtime.check_range, "check_members": runtime.check_members, "check_tuple": runtime.check_tuple, "check_range_opt": runtime.check_range_opt, "check_id": runtime.check_id, "check_key": runtime.check_key, "div": runtime.div,
         "mod": runtime.mod, "smin": runtime.smin, "smax": runtime.smax, "head": runtime.head,
         "last": runtime.last, "seq_at": runtime.seq_at, "seq_set": runtime.seq_set,
         "ordered_iter": runtime.ordered_iter, "map_build": map_build, "EMPTY": frozenset(),

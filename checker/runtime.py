@@ -78,6 +78,16 @@ def check_members(s, lo, hi, sid):
     return s
 
 
+def check_tuple(v, checks, sid):
+    """check_range for the ranged components of a tuple (checks: (index, lo, hi) each); an
+    optional tuple that is none passes."""
+    if v == NONE:
+        return v
+    for i, lo, hi in checks:
+        check_range(v[i], lo, hi, sid)
+    return v
+
+
 def check_range_opt(v, lo, hi, sid):
     """check_range for an optional ranged int: none passes."""
     if v == NONE:

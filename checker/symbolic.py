@@ -2360,7 +2360,20 @@ class Encoder:
         base = ty.inner if isinstance(ty, OptT) else ty
         if isinstance(base, IntT) and base.lo is not None or isinstance(base, IdT) and isinstance(e.ty, IntT):
             self.range_check(v, base, cx, e.span)
+        self.tuple_check(v, ty, e, cx, e.span)
         return v
+
+    def tuple_check(self, v, ty: Ty, e: A.Expr, cx: Ctx, span):
+        """E501 where a ranged component of tuple value v (of expression e) is outside its
+        range, as the explicit model checks it (compile.component_may_leave)."""
+        base = ty.inner if isinstance(ty, OptT) else ty
+        if not isinstance(base, TupleT) or not isinstance(v, Tup):
+            return
+        for i, (x, it) in enumerate(zip(v.items, base.items)):
+            src = e.items[i].ty if isinstance(e, A.TupleLit) and i < len(e.items) else (
+                e.ty.items[i] if isinstance(e.ty, TupleT) and i < len(e.ty.items) else None)
+            if isinstance(it, IntT) and it.lo is not None or isinstance(it, IdT) and isinstance(src, IntT):
+                self.range_check(x, it, cx, span)
 
     def range_check(self, v, ty: Ty, cx: Ctx, span):
         if v is NONE or isinstance(v, Opt):
@@ -2406,6 +2419,8 @@ class Encoder:
             self.range_check(v, base, cx, st.value.span if st.op == "=" else st.span)
         elif isinstance(base, IdT) and isinstance(st.value.ty, IntT) and st.op == "=":
             self.range_check(v, base, cx, st.value.span)
+        elif st.op == "=":
+            self.tuple_check(v, ty, st.value, cx, st.value.span)
         self.store(t, v, cx, st.span)
 
     def store(self, t: A.Expr, v, cx: Ctx, span):
@@ -2728,6 +2743,7 @@ class Encoder:
             self.check_in(v, lo, hi, cx, init.expr.span, "E501",
                           lambda n: f"value {n} is outside its declared range {lo}..{hi}",
                           f"a value outside its declared range {lo}..{hi}")
+        self.tuple_check(v, ty, init.expr, cx, init.expr.span)
         return v
 
     def checked_init_set(self, init, ty: Ty, cx: Ctx) -> SetV:

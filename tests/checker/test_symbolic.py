@@ -442,7 +442,9 @@ def test_a_map_value_outside_its_range_is_e501_in_bmc_and_prove(tmp_path):
 
 
 @pytest.mark.parametrize("path,prop", [("tests/checker/symbolic_fixtures/message_field_range.elect", "GotSmall"),
-                                       ("tests/checker/symbolic_fixtures/set_member_range.elect", "AllSmall")])
+                                       ("tests/checker/symbolic_fixtures/set_member_range.elect", "AllSmall"),
+                                       ("tests/checker/symbolic_fixtures/tuple_component_range.elect", "Small"),
+                                       ("tests/checker/symbolic_fixtures/tuple_field_range.elect", "GotSmall")])
 def test_a_field_or_member_outside_its_range_is_e501_everywhere(tmp_path, path, prop):
     ref = run_cli("check", path, "--out", str(tmp_path))
     assert ref.returncode == 1 and "error[E501]: value 2 is outside its declared range 0..1" in ref.stderr, \
