@@ -21,7 +21,7 @@ from .diagnostics import Diagnostic, Span, SpecError, span_text
 from .dsl import ast as A
 from .types import (ANY, BOOL, EMPTY, INT, NONE, AnyT, BoolT, EmptyT, EnumT, IdT, IntT, MapT, MsgT,
                     NoneT, OptT, RecordT, SeqT, SetT, TupleT, Ty, assignable, comparable, is_finite_key,
-                    join, mentions_symmetric, ordered)
+                    join, mentions_symmetric, ordered, unsymmetric)
 
 BUILTINS = ("size", "len", "min", "max", "old", "pending", "alive", "connected", "abs", "head", "tail",
             "last", "keys", "values")
@@ -1111,7 +1111,7 @@ class Checker:
             return INT
         if n == "down":
             e.ref = ("down",)
-            return ANY
+            return self.down_type()
         cands = [*sc.locals, *(sc.process.fields if sc.process else {}), *self.ts.vars, *self.ts.consts,
                  *self.ts.enum_members, *self.ts.idtypes, *self.ts.enums]
         if sc.process is None and any(n in p.fields for p in self.ts.processes.values()):
@@ -1121,6 +1121,12 @@ class Checker:
             return ANY
         self.unknown(n, e.span, "name", cands)
         return ANY
+
+    def down_type(self) -> Ty:
+        """`down`, the set of crashed processes: a set of their id type (of any id where
+        processes of several id types may crash)."""
+        tys = list(dict.fromkeys(p.idty for p in self.ts.processes.values()))
+        return SetT(tys[0]) if len(tys) == 1 else SetT(ANY)
 
     def field(self, e: A.FieldAccess, sc: Scope) -> Ty:
         if isinstance(e.obj, A.Name) and e.obj.id in self.ts.enums and e.obj.id not in sc.locals:
@@ -1268,9 +1274,15 @@ class Checker:
             a = self.expr(e.left, sc, b)
         if e.op in ("==", "!="):
             sym = [t for t in (a, b) if isinstance(t, IdT) and t.symmetric]
+            inner = [mentions_symmetric(t) for t in (a, b)]
             if sym and any(isinstance(t, IntT) for t in (a, b)):
                 self.err("E320", f"the symmetric id type '{sym[0].name}' compared with a number", e.span,
                          hint="symmetric ids may only be compared with other ids")
+            elif not comparable(a, b) and any(inner) and comparable(*(unsymmetric(t) for t in (a, b))):
+                name = next(n for n in inner if n)
+                self.err("E320", f"{a} compared with {b}: numbers in place of the symmetric id type '{name}'",
+                         e.span, hint="symmetric ids may only be compared with other ids (a number names no "
+                         "process of a symmetric type)")
             elif not comparable(a, b):
                 self.err("E334", f"'{e.op}' compares {a} with {b}: they are never equal", e.span,
                          hint=compare_hint(a, b))

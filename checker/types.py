@@ -248,6 +248,24 @@ def ordered(t: Ty) -> bool:
     return False
 
 
+def unsymmetric(t: Ty) -> Ty:
+    """t with every symmetric id type made an ordered one (to tell a comparison refused only
+    because of symmetry)."""
+    if isinstance(t, IdT):
+        return IdT(t.name, t.lo, t.hi, False) if t.symmetric else t
+    if isinstance(t, SetT):
+        return SetT(unsymmetric(t.elem))
+    if isinstance(t, SeqT):
+        return SeqT(unsymmetric(t.elem))
+    if isinstance(t, OptT):
+        return OptT(unsymmetric(t.inner))
+    if isinstance(t, TupleT):
+        return TupleT(tuple(unsymmetric(x) for x in t.items))
+    if isinstance(t, MapT):
+        return MapT(unsymmetric(t.key), unsymmetric(t.val))
+    return t
+
+
 def mentions_symmetric(t: Ty) -> str | None:
     """The name of a symmetric id type inside t, if any."""
     if isinstance(t, IdT):
