@@ -234,6 +234,11 @@ class Checker:
             if isinstance(d, (A.Property, A.Measure)):
                 continue
             if isinstance(d, A.Process):
+                first = next(q for q in decls if isinstance(q, A.Process) and q.name == d.name)
+                if first is not d:
+                    self.err("E202", f"process '{d.name}' is declared twice", d.span,
+                             note=f"first declared at {first.span}",
+                             hint="one process block holds all of a process's fields and handlers")
                 continue
             if d.name in self.globals:
                 kind, prev = self.globals[d.name]
