@@ -213,6 +213,19 @@ class Checker:
     def err(self, code: str, msg: str, span: Span | None, hint: str | None = None, note: str | None = None):
         self.diags.append(Diagnostic(code, msg, span, [hint] if hint else [], [note] if note else []))
 
+    def distinct_names(self, items: list[tuple[str, Span]], what: str):
+        """E202 for a name given twice in one declaration's list (fields, parameters)."""
+        first: dict[str, Span] = {}
+        told: set[str] = set()
+        for name, span in items:
+            if name not in first:
+                first[name] = span
+            elif name not in told:
+                told.add(name)
+                self.err("E202", f"'{name}' is declared twice as a {what}", span,
+                         note=f"first declared at {first[name]}" if first[name] != span else None,
+                         hint="rename one of them")
+
     def unknown(self, name: str, span: Span, what: str, candidates) -> None:
         close = get_close_matches(name, list(candidates), n=1)
         hint = f"did you mean '{close[0]}'?" if close else None
@@ -255,6 +268,13 @@ class Checker:
         for d in decls:
             if isinstance(d, A.TypeDecl):
                 self.declare_type(d)
+        for d in decls:
+            if isinstance(d, (A.RecordDecl, A.MessageDecl, A.Def)):
+                kind = {"RecordDecl": "record", "MessageDecl": "message", "Def": "def"}[type(d).__name__]
+                self.distinct_names([(q.name, q.span) for q in (d.params if isinstance(d, A.Def) else d.fields)],
+                                    f"{'parameter' if isinstance(d, A.Def) else 'field'} of {kind} '{d.name}'")
+            elif isinstance(d, A.Action):
+                self.distinct_names([(b.name, b.span) for b in d.bindings], f"parameter of action '{d.name}'")
         for d in decls:
             if isinstance(d, A.RecordDecl):
                 self.ts.records[d.name] = RecordT(d.name, tuple((p.name, self.resolve_type(p.type)) for p in d.fields))
@@ -475,6 +495,9 @@ class Checker:
                 self.err("E202", f"{h.kind} '{h.name}' is declared twice in process '{p.name}'", h.span)
             names.add(key)
             hs = Scope(process=p, can_assign_state=True, handler=h)
+            self.distinct_names([(n, h.span) for n in [*h.params, *([h.sender] if h.sender else []),
+                                                      *(b.name for b in h.bindings)]],
+                                f"name bound by `on {h.name}`")
             if h.kind == "message":
                 m = self.ts.messages.get(h.name)
                 if m is None:
@@ -545,7 +568,10 @@ class Checker:
         for p in d.params:
             sc.locals[p.name] = self.resolve_type(p.type)
         d.param_types = [sc.locals[p.name] for p in d.params]  # type: ignore[attr-defined]
+        d.ret = ANY  # type: ignore[attr-defined]   # while its body is checked: a call in it is recursion
+        d.checking = True  # type: ignore[attr-defined]
         d.ret = self.expr(d.body, sc)  # type: ignore[attr-defined]
+        d.checking = False  # type: ignore[attr-defined]
 
     def check_action(self, a: A.Action):
         sc = Scope(can_assign_state=True)
@@ -1326,6 +1352,11 @@ class Checker:
             d = self.ts.defs[fn]
             if not hasattr(d, "param_types"):
                 self.check_def(d)
+            if getattr(d, "checking", False):
+                self.err("E342", f"recursive call to '{fn}': a def may not call itself, directly or through "
+                         "another def", e.span,
+                         hint="write the value without recursion: a quantifier, or min/max over a range")
+                return ANY
             if len(args) != len(d.params):
                 self.err("E337", f"'{fn}' takes {len(d.params)} argument{'s' if len(d.params) != 1 else ''}, "
                          f"found {len(args)}", e.span,
