@@ -12,7 +12,7 @@ from difflib import get_close_matches
 from .diagnostics import Diagnostic, SpecError
 from .dsl import ast as A
 from .typecheck import TypedSpec
-from .types import BoolT
+from .types import BoolT, IntT
 
 
 @dataclass
@@ -174,6 +174,7 @@ def resolve_model(ts: TypedSpec, name: str | None, defines: list[str] | None = N
             diags.append(Diagnostic("E410", str(err), err.span))
     if diags:
         raise SpecError(diags, ts.source)
+    _consts_in_range(ts, consts, overrides, raw, cfg.name)
     cfg.consts = consts
     cfg.overrides = overrides
     for it in settings:
@@ -224,3 +225,29 @@ def resolve_model(ts: TypedSpec, name: str | None, defines: list[str] | None = N
         raise SpecError(Diagnostic("E403", f"model '{cfg.name}' allows restart but no crash",
                                    getattr(decl, "span", None), ["add `crash <= k` to its faults"]), ts.source)
     return cfg
+
+
+def _consts_in_range(ts, consts: dict, overrides: dict, raw: dict, model: str) -> None:
+    """A constant of a ranged type (`const R: 0..3`) holds a value in range: -D is a usage
+    error (E407), a default or a model's value a spec error (E419) at that value."""
+    diags = []
+    for n, c in ts.consts.items():
+        ty = getattr(c, "ty", None)
+        if not isinstance(ty, IntT) or ty.lo is None or n not in consts:
+            continue
+        try:
+            lo, hi = const_eval(ty.lo, consts), const_eval(ty.hi, consts)
+        except ConstEvalError:
+            continue        # a bound that is not constant: reported by the type checker
+        v = consts[n]
+        if lo <= v <= hi:
+            continue
+        if n in overrides:
+            raise SpecError(Diagnostic("E407", f"-D {n}: {v} is outside its declared range {lo}..{hi}", None,
+                                       [f"pass a value in {lo}..{hi}, or widen `const {n}` in the spec"]))
+        e = raw.get(n)
+        diags.append(Diagnostic("E419", f"constant '{n}' is {v} in model '{model}', outside its declared range "
+                                f"{lo}..{hi}", getattr(e, "span", None) or c.span,
+                                [f"give it a value in {lo}..{hi}, or widen its type"]))
+    if diags:
+        raise SpecError(diags, ts.source)

@@ -163,3 +163,12 @@ def test_same_output_under_two_hash_seeds(tmp_path, args):
         outs.append((r.returncode, _strip_timing(r.stdout), traces))
     assert outs[0] == outs[1]
     assert outs[0][2], "a trace file was written"
+
+
+def test_exit_2_define_outside_the_constants_range(tmp_path):
+    spec = tmp_path / "r.elect"
+    spec.write_text("spec R\nconst R: 0..3 = 2\nvar x: 0..9 = 0\naction a requires x < R:\n    x += 1\n")
+    r = elect("check", spec, "-D", "R=7", "--out", tmp_path)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.splitlines()[0] == "error[E407]: -D R: 7 is outside its declared range 0..3"
+    assert elect("check", spec, "-D", "R=3", "--out", tmp_path).returncode == 0
