@@ -293,6 +293,9 @@ def cmd_simulate(args) -> int:
                 tr.meta["violation"]["explanation"] = f"{e.code}: {e.message}"
                 print("  note: the run that led there:", file=sys.stderr)
                 print(render_text(tr, color=False), file=sys.stderr)
+            if args.json:        # as check --json: the verdict on stdout, the diagnostic on stderr
+                out.update({"verdict": "error", "property": None, "error": f"{e.code}: {e.message}"})
+                print(json.dumps(out, sort_keys=True))
             return EXIT["error"]
         tr = to_trace(model, v, args.spec, command)
         base = Path(args.out) if args.out else Path("traces") / "simulations" / spec_stem(args.spec)

@@ -112,3 +112,13 @@ def test_evaluation_error_is_a_diagnostic_with_the_seed(tmp_path, capsys):
     assert main(["simulate", str(p), "--runs", "3", "--depth", "5", "--seed", "4"]) == 1
     err = capsys.readouterr().err
     assert "error[E501]" in err and "--seed 4" in err
+
+
+def test_evaluation_error_with_json_prints_the_verdict(tmp_path, capsys):
+    spec = tmp_path / "s.elect"
+    spec.write_text("spec S\nvar x: 0..1 = 0\naction inc:\n    x += 1\n")
+    rc = main(["simulate", str(spec), "--runs", "5", "--depth", "5", "--out", str(tmp_path), "--json"])
+    cap = capsys.readouterr()
+    assert rc == 1 and "error[E501]" in cap.err
+    out = json.loads(cap.out)
+    assert out["verdict"] == "error" and out["error"] == "E501: value 2 is outside its declared range 0..1"
