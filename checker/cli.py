@@ -114,7 +114,45 @@ def build_parser() -> argparse.ArgumentParser:
     return top
 
 
+class _ClosedPipeSafe:
+    """stdout (or stderr) for a process whose reader may go away (`elect check ... | head -1`): once the
+    pipe is closed the rest of the output is dropped, and the command still ends with its
+    own exit code (a BrokenPipeError used to end it with 0, whatever the verdict)."""
+
+    def __init__(self, stream):
+        self._s = stream
+        self._gone = False
+
+    def _closed(self):
+        self._gone = True
+        try:        # so that the interpreter's last flush at exit finds somewhere to write
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._s.fileno())
+        except (OSError, ValueError):
+            pass
+
+    def write(self, text):
+        if not self._gone:
+            try:
+                return self._s.write(text)
+            except BrokenPipeError:
+                self._closed()
+        return len(text)
+
+    def flush(self):
+        if not self._gone:
+            try:
+                self._s.flush()
+            except BrokenPipeError:
+                self._closed()
+
+    def __getattr__(self, name):
+        return getattr(self._s, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and not isinstance(sys.stdout, _ClosedPipeSafe):
+        sys.stdout = _ClosedPipeSafe(sys.stdout)
+        sys.stderr = _ClosedPipeSafe(sys.stderr)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] == "run":

@@ -172,3 +172,15 @@ def test_exit_2_define_outside_the_constants_range(tmp_path):
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.splitlines()[0] == "error[E407]: -D R: 7 is outside its declared range 0..3"
     assert elect("check", spec, "-D", "R=3", "--out", tmp_path).returncode == 0
+
+
+def test_a_closed_pipe_keeps_the_verdicts_exit_code(tmp_path):
+    """`elect check ... | head -1`: the reader goes away, the exit code is still the verdict's
+    (a BrokenPipeError ended the command with 0)."""
+    for spec, model, code in (("raft.elect", "volatile_vote", 10), ("raft.elect", "default", 0)):
+        p = subprocess.Popen([sys.executable, "-m", "checker.cli", "check", str(ROOT / "spec" / spec), "--model",
+                              model, "--out", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             cwd=ROOT)
+        p.stdout.close()           # before the first line is written
+        p.stderr.close()
+        assert p.wait(timeout=120) == code
