@@ -51,9 +51,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -2280,6 +2284,8 @@ class Encoder:
             self.stmt(st, cx)
 
     def stmt(self, st: A.Stmt, cx: Ctx):
+        if _INTERRUPTED:         # Ctrl-C while encoding: stop here, in Python, not inside z3
+            raise KeyboardInterrupt
         if isinstance(st, A.Let):
             cx.locals[st.name] = self.ev(st.value, cx)
         elif isinstance(st, A.Require):
@@ -3178,7 +3184,7 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
         q = z3.Bool(f"query{queries[0]}")
         queries[0] += 1
         solver.add(implies(q, conj(list(fs))))
-        r = solver.check(q)
+        r = solve(solver, q)
         m = solver.model() if r == z3.sat else None
         solver.add(neg(q))
         if r == z3.unknown:  # pragma: no cover
@@ -3352,7 +3358,7 @@ def small_model(enc: Encoder, s, st: dict, rounds: int = 50) -> z3.ModelRef:
     except z3.Z3Exception:  # pragma: no cover - a solver without the option
         pass
     for _ in range(rounds):
-        r = s.check(*keep)
+        r = solve(s, *keep)
         if r == z3.sat:
             return s.model()
         if r != z3.unsat:
@@ -3361,7 +3367,7 @@ def small_model(enc: Encoder, s, st: dict, rounds: int = 50) -> z3.ModelRef:
         if not core:
             break
         keep = [q for q in keep if q.get_id() not in core]
-    s.check()
+    solve(s)
     return s.model()
 
 
@@ -3385,7 +3391,7 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
     if init_errs:
         s = new_solver(enc)
         s.add(disj([e[0] for e in init_errs]))
-        if s.check() == z3.sat:
+        if solve(s) == z3.sat:
             m = s.model()
             res.verdict = "error"
             res.error = _first_init_error(init_errs, m)
@@ -3396,7 +3402,7 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
         s = new_solver(enc)
         s.add(*init)
         s.add(disj([e[1] for e in errs_cur]))
-        if s.check() == z3.sat:
+        if solve(s) == z3.sat:
             m = s.model()
             res.verdict = "error"
             res.after = enc.decode(cur, m)
@@ -3407,7 +3413,7 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
     s = new_solver(enc)
     s.add(*init)
     s.add(disj([neg(t) for _, _, t in terms_cur]))
-    r = s.check()
+    r = solve(s)
     res.seconds_init = time.perf_counter() - t0
     if r == z3.sat:
         m = s.model()
@@ -3427,7 +3433,7 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
     s.add(*hyp)
     s.push()
     s.add(sysm.errors)
-    if s.check() == z3.sat:
+    if solve(s) == z3.sat:
         m = s.model()
         res.verdict = "error"
         res.before = enc.decode(cur, m)
@@ -3440,7 +3446,7 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
     if errs_nxt:
         s.push()
         s.add(disj([e[1] for e in errs_nxt]))
-        if s.check() == z3.sat:
+        if solve(s) == z3.sat:
             m = s.model()
             res.verdict = "error"
             res.before, res.after = enc.decode(cur, m), enc.decode(nxt, m)
@@ -3452,7 +3458,7 @@ def prove(enc: Encoder, invariants: list[A.Property], helpers: list[A.Property])
             return res
         s.pop()
     s.add(disj([neg(t) for _, _, t in terms_nxt] + [neg(f) for f, _ in facts_nxt]))
-    r = s.check()
+    r = solve(s)
     res.seconds_step = time.perf_counter() - t1
     if r == z3.unsat:
         res.seconds = time.perf_counter() - t0
@@ -3490,6 +3496,43 @@ def _first_init_error(init_errs: list, m: z3.ModelRef) -> tuple:
     return (None,) + tuple(next(e for e in init_errs if zval(e[0], m)))
 
 
+_INTERRUPTED: list[bool] = []     # Ctrl-C seen while z3 works (see ctrl_c_stops_z3)
+
+
+def solve(solver, *assumptions):
+    """solver.check, stopping with KeyboardInterrupt here, in our own code, when Ctrl-C came
+    during it (not inside z3's ctypes calls, where it became exit 3 or was ignored)."""
+    r = solver.check(*assumptions)
+    if _INTERRUPTED:
+        raise KeyboardInterrupt
+    return r
+
+
+@contextmanager
+def ctrl_c_stops_z3():
+    """While bmc or prove runs (loading and encoding included): a first Ctrl-C asks z3 to
+    stop (its check then returns and `solve` raises KeyboardInterrupt, which the command
+    reports with what it covered); a second one ends the process at once (exit 14)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum, frame):
+        if _INTERRUPTED:        # a second Ctrl-C: now, wherever this is (maybe inside z3)
+            sys.stdout.flush()
+            print("interrupted", file=sys.stderr, flush=True)
+            os._exit(14)
+        _INTERRUPTED.append(True)
+        z3.main_ctx().interrupt()
+    _INTERRUPTED.clear()
+    old = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        _INTERRUPTED.clear()
+
+
 def _gave_up(solver):
     """z3 answered `unknown`: Ctrl-C (z3 catches SIGINT itself) or a real give-up."""
     why = solver.reason_unknown()
@@ -3522,6 +3565,14 @@ def bmc_command(spec: str, cfg, depth: int) -> str:
 
 
 def cmd_bmc(args) -> int:
+    with ctrl_c_stops_z3():
+        try:
+            return _cmd_bmc(args)
+        except KeyboardInterrupt:
+            return _stopped_loading(args, "bmc")
+
+
+def _cmd_bmc(args) -> int:
     from .diagnostics import EvalError
     if args.depth < 0:
         return _usage(f"elect bmc: --depth must be 0 or more, found {args.depth}")
@@ -3539,7 +3590,11 @@ def cmd_bmc(args) -> int:
         done[0] = d
         if not args.json:
             print(f"depth {d}: no violation ({sec:.2f}s)", file=out, flush=True)
+        if _INTERRUPTED:
+            raise KeyboardInterrupt
     try:
+        if _INTERRUPTED:             # Ctrl-C while loading
+            raise KeyboardInterrupt
         res = bmc(enc, args.depth, on_depth)
     except KeyboardInterrupt:
         covered = f"no violation up to depth {done[0]}" if done[0] >= 0 else "no depth finished"
@@ -3738,6 +3793,24 @@ def resolve_props(ts: TypedSpec, names: list[str], what: str) -> list[A.Property
 
 
 def cmd_prove(args) -> int:
+    with ctrl_c_stops_z3():
+        try:
+            return _cmd_prove(args)
+        except KeyboardInterrupt:
+            return _stopped_loading(args, "prove")
+
+
+def _stopped_loading(args, engine: str) -> int:
+    """Ctrl-C while the spec was compiled and encoded, before z3 was asked anything."""
+    if getattr(args, "json", False):
+        print(json.dumps({"engine": engine, "spec": args.spec, "verdict": "limit", "stopped": "interrupted",
+                          "depth": -1}, sort_keys=True))
+    else:
+        print("stopped by Ctrl-C while encoding the spec, before a verdict: nothing checked")
+    return 14
+
+
+def _cmd_prove(args) -> int:
     ts, model, enc = load(args, prove=True)
     cfg = model.config
     invs = resolve_props(ts, args.invariant, "--invariant") if args.invariant else \
@@ -3746,6 +3819,8 @@ def cmd_prove(args) -> int:
     if not invs:
         return _usage(f"elect prove: {args.spec} has no invariants to prove")
     try:
+        if _INTERRUPTED:             # Ctrl-C while loading
+            raise KeyboardInterrupt
         res = prove(enc, invs, helpers)
     except KeyboardInterrupt:
         print("stopped by Ctrl-C before a verdict: nothing proved", file=sys.stdout)
