@@ -97,7 +97,10 @@ class CheckResult:
             "peak_memory_mib": round(st.peak_rss_mib, 1),
             "trace": self.trace_path,
             "witnessed": dict(self.search.witnessed),
-            "unreached": list(self.search.unreached),
+            # a reachable property is unreached only when the whole graph was seen; a search
+            # stopped early (a limit, a violation) has only not witnessed it yet
+            "unreached": list(self.search.unreached) if self.verdict in ("holds", "unreached") else [],
+            "not_witnessed": [] if self.verdict in ("holds", "unreached") else list(self.search.unreached),
             "stopped": self.search.stopped,
             "symmetry": self.symmetry,
         }

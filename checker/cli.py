@@ -166,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd is None:
             parser.print_help()
             return USAGE_ERROR
+        out = getattr(args, "out", None)
+        if out is not None and (not out.strip() or os.path.exists(out) and not os.path.isdir(out)):
+            raise UsageError(f"elect {args.cmd}: --out {out!r}: " +
+                             ("needs a directory" if not out.strip() else "not a directory"))
         return globals()[f"cmd_{args.cmd}"](args)
     except SpecError as e:
         print(e.render(), file=sys.stderr)
@@ -336,6 +340,8 @@ def _write(path: str, text: str) -> None:
 
 def cmd_show(args) -> int:
     from .trace import read_itf
+    if args.html and args.format != "text":
+        raise UsageError(f"elect show: --html and --format {args.format} are two renderings: give one")
     tr = read_itf(args.trace)
     if args.html:
         from .report.html import render_html

@@ -184,3 +184,26 @@ def test_a_closed_pipe_keeps_the_verdicts_exit_code(tmp_path):
         p.stdout.close()           # before the first line is written
         p.stderr.close()
         assert p.wait(timeout=120) == code
+
+
+def test_json_limit_does_not_call_reachables_unreached(tmp_path):
+    r = elect("check", ROOT / "spec" / "raft.elect", "--max-states", "2", "--json", "--out", tmp_path)
+    out = json.loads(r.stdout)
+    assert (r.returncode, out["verdict"], out["unreached"]) == (14, "limit", [])
+    assert out["not_witnessed"] == ["SomeLeader", "LeaderInLaterTerm"]
+
+
+def test_out_must_name_a_directory(tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("")
+    for args in (["testgen", ROOT / "spec" / "raft.elect", "--out", ""], ["check", SPECS / "ok" / "counter.elect",
+                                                                         "--out", f]):
+        r = elect(*args)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert "--out" in r.stderr
+
+
+def test_show_html_and_mermaid_together_is_a_usage_error(tmp_path):
+    trace = next((ROOT / "traces" / "counterexamples").glob("*/*.itf.json"))
+    r = elect("show", trace, "--html", tmp_path / "x.html", "--format", "mermaid")
+    assert r.returncode == 2 and "give one" in r.stderr and not (tmp_path / "x.html").exists()
