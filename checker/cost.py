@@ -886,9 +886,14 @@ def expand_defines(defines: list[str] | None) -> list[tuple[list[str], dict[str,
     combination, with the varied constants. A malformed range is a usage error."""
     fixed: list[str] = []
     axes: list[tuple[str, list[int]]] = []
+    given: set[str] = set()
     for d in defines or []:
         name, eq, value = d.partition("=")
         name = name.strip()
+        if eq and name in given:
+            raise CostUsageError(f"-D {name} is given twice: give each constant once (a range such as "
+                                 f"{name}=3..7 or a list such as {name}=3,5 for several sizes)")
+        given.add(name)
         m = _RANGE.match(value)
         if eq and m:
             lo, hi = int(m.group(1)), int(m.group(2))

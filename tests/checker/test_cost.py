@@ -388,6 +388,7 @@ def test_cli_impl(capsys):
     (["--plot", "chart.pdf"], "PNG or SVG"),
     (["--impl", "nosuch"], "unknown protocol"),
     (["--runs", "0"], "at least 1 run"),
+    (["-D", "N=3..4", "-D", "N=5"], "-D N is given twice"),
 ])
 def test_cli_usage_errors(argv, msg, capsys):
     path = spec_path("chang_roberts")
