@@ -472,7 +472,14 @@ class Preparer:
             return [Rule("stutter", source="default")]
         if k == "receive":
             return [Rule("deliver", inp["msg"]["type"], source="default")]
-        return [Rule("unsupported", source="default")]
+        # neither one of the kinds every trace may hold nor one the mapping names: a misspelling
+        # or a trace of another protocol, not a step the spec lacks (the mapping says
+        # "KIND": "unsupported" for those)
+        known = ", ".join(sorted({*("start", "crash", "restart", "timer", "receive"),
+                                  *(x.split(" ", 1)[0] for x in self.m.inputs)}))
+        raise Unmappable(f"{where or f'line {rec.line}'}: unknown input kind '{k}': neither a kind every trace "
+                         f"may hold nor one the mapping ({self.m.path or 'the default'}) names (known kinds: "
+                         f"{known})")
 
     def item(self, rec: Record) -> Item:
         where = f"{self.source}: line {rec.line}" if self.source else f"line {rec.line}"

@@ -127,6 +127,16 @@ def test_conform_misspelled_timer_is_an_error(tmp_path, capsys):
     assert f"line {len(recs)}" in err and "'electon'" in err and "election" in err and "heartbeat" in err
 
 
+def test_conform_misspelled_input_kind_is_an_error(tmp_path, capsys):
+    recs = records()
+    last = next(r for r in reversed(recs) if r.get("node") == 1)
+    recs.append({"seq": 99, "clock": recs[-1]["clock"] + 1, "node": 1,
+                 "input": {"kind": "recieve", "from": 2, "msg": {"type": "Vote"}}, "state": last["state"],
+                 "effects": []})
+    err = conform_err(capsys, write_jsonl(tmp_path, recs))
+    assert f"line {len(recs)}" in err and "unknown input kind 'recieve'" in err and "receive" in err
+
+
 def test_conform_timer_declared_a_stutter_still_conforms(tmp_path, capsys):
     spec = tmp_path / "raft.elect"
     spec.write_text((ROOT / "spec" / "raft.elect").read_text())
