@@ -235,6 +235,8 @@ def cmd_check(args) -> int:
     if args.checkpoint and args.resume:
         raise UsageError("elect check: --checkpoint and --resume cannot be used together "
                          "(--resume keeps checkpointing into its directory)")
+    for flag, path in (("--html", args.html), ("--dot", args.dot)):
+        _writable(flag, path)        # before the search, not after it
     progress = not args.json and sys.stderr.isatty()
     res = api.check(args.spec, args.model, args.defines, out_dir=args.out, max_states=args.max_states,
                     max_depth=args.max_depth, max_memory_mib=args.max_memory, symmetry=not args.no_symmetry,
@@ -328,6 +330,20 @@ def _prop_names(res, kinds):
         return []
 
 
+def _writable(flag: str, path: str | None) -> None:
+    """A report file the user asked for can be written (its directory exists, it is no
+    directory): a usage error now rather than after a long search."""
+    if path is None:
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if not path.strip() or os.path.isdir(path):
+        raise UsageError(f"{flag} {path!r}: needs a file name")
+    if not os.path.isdir(parent):
+        raise UsageError(f"{flag} {path}: no directory {parent}")
+    if not os.access(parent, os.W_OK) or os.path.exists(path) and not os.access(path, os.W_OK):
+        raise UsageError(f"{flag} {path}: not writable")
+
+
 def _write(path: str, text: str) -> None:
     """Write a report the user asked for: rendered first, so a failure leaves an existing
     file as it was."""
@@ -342,6 +358,7 @@ def cmd_show(args) -> int:
     from .trace import read_itf
     if args.html and args.format != "text":
         raise UsageError(f"elect show: --html and --format {args.format} are two renderings: give one")
+    _writable("--html", args.html)
     tr = read_itf(args.trace)
     if args.html:
         from .report.html import render_html

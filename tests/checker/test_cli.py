@@ -207,3 +207,11 @@ def test_show_html_and_mermaid_together_is_a_usage_error(tmp_path):
     trace = next((ROOT / "traces" / "counterexamples").glob("*/*.itf.json"))
     r = elect("show", trace, "--html", tmp_path / "x.html", "--format", "mermaid")
     assert r.returncode == 2 and "give one" in r.stderr and not (tmp_path / "x.html").exists()
+
+
+@pytest.mark.parametrize("flag", ["--html", "--dot"])
+def test_a_report_path_that_cannot_be_written_is_refused_before_the_search(tmp_path, flag):
+    r = elect("check", ROOT / "spec" / "raft.elect", "--model", "volatile_vote", flag, tmp_path / "no" / "x",
+              "--out", tmp_path)
+    assert r.returncode == 2 and r.stdout == "" and r.stderr.startswith(f"error: {flag} ")
+    assert "no directory" in r.stderr and not list(tmp_path.glob("*.itf.json"))
