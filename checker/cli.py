@@ -173,8 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         return globals()[f"cmd_{args.cmd}"](args)
     except SpecError as e:
         print(e.render(), file=sys.stderr)
-        # -D values and model names come from the command line: a usage error, not the spec's
-        return USAGE_ERROR if e.code in ("E407", "E408") else 1
+        # -D values, model names and prove's property names come from the command line: a
+        # usage error, not the spec's
+        return USAGE_ERROR if e.code in ("E407", "E408", "E604") else 1
     except TraceError as e:
         print(f"error: {e}", file=sys.stderr)
         return USAGE_ERROR

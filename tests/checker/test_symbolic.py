@@ -183,7 +183,7 @@ def test_prove_json_and_unknown_invariant():
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["verdict"] == "proved"
     r = run_cli("prove", VOTE_ONCE, "--invariant", "OneLeaderPerTem")
-    assert r.returncode == 1
+    assert r.returncode == 2           # a name on the command line: a usage error
     assert "E604" in r.stderr and "did you mean 'OneLeaderPerTerm'?" in r.stderr
 
 
