@@ -514,7 +514,7 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
                 clock("balance")
                 sizes = pool.all("commit")
                 clock("commit")
-                if any(sizes):
+                if any(sizes) and not capped:       # a capped level's successors are not all found
                     depth += 1
                 st.depth = depth
                 prog.tick(st, sum(sizes), extra=f"  {W} workers")

@@ -71,10 +71,13 @@ def test_max_states_stops_workers_within_the_level(tmp_path):
     """Each worker stops at its share of what is left, in the middle of a level (a search
     that stopped only at the end of a level went far past small limits); the states the
     workers' proposals win come on top, so the stop is near the limit, not exactly at it."""
-    for limit, distinct in ((100, 116), (2000, 1980), (5003, 5634)):
+    for limit, distinct, depth in ((100, 116, 2), (2000, 1980, 5), (5003, 5634, 6)):
         r = api.check(RAFT, "default", [], symmetry=False, write_trace=False, workers=2, max_states=limit)
         assert r.verdict == "limit" and r.search.stopped == "max-states"
         assert r.search.stats.distinct == distinct
+        # the depth whose states are all found, as with one worker (a capped level's are not)
+        one = api.check(RAFT, "default", [], symmetry=False, write_trace=False, max_states=limit)
+        assert r.search.stats.depth == one.search.stats.depth == depth
     full = api.check(RAFT, "default", [], symmetry=False, write_trace=False, workers=2, max_states=50_000)
     assert full.verdict == "holds" and full.search.stopped is None and full.search.stats.distinct == 31315
 
