@@ -94,7 +94,7 @@ def spec_models(directory: str | Path) -> list[tuple[Path, str]]:
     out = []
     for path in spec_files(directory):
         ts = load_spec(path)
-        for name in ts.models:
+        for name in list(ts.models) or [None]:     # no model block: the spec's defaults, as check does
             out.append((path, name))
     return out
 
@@ -120,9 +120,10 @@ def _check_one(job: tuple[str, str]) -> Row | str:
     from .diagnostics import SpecError
     path, model = job
     try:
-        return row(path, model, check(path, model, write_trace=False))
+        res = check(path, model, write_trace=False)
+        return row(path, model or res.model, res)
     except SpecError as e:
-        return f"{path}, model '{model}':\n{e.render()}"
+        return f"{path}, model '{model or '(spec defaults)'}':\n{e.render()}"
 
 
 def first_prose_line(path: Path) -> str:

@@ -78,6 +78,23 @@ def test_a_model_with_an_error_is_reported_and_nothing_written(tmp_path):
     assert not (tmp_path / README).exists()
 
 
+def test_a_spec_without_models_gets_a_row_and_one_that_fails_stops_the_table(tmp_path):
+    """No model block: one row for the spec's defaults, as `elect check` checks it; a spec
+    that `check` refuses (nothing to explore) stops the table (both were left out, exit 0)."""
+    (tmp_path / "plain.elect").write_text("spec Plain\n# A counter with no model block (test input).\n"
+                                          "var x: 0..2 = 0\naction step requires x < 2:\n    x += 1\n")
+    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+        assert table.cmd_table(Namespace(dir=str(tmp_path), check=False)) == 0
+    rows = table_rows((tmp_path / README).read_text())
+    assert len(rows) == 1 and "`plain.elect` | `(spec defaults)`" in rows[0] and "holds (0)" in rows[0]
+    (tmp_path / README).unlink()
+    (tmp_path / "empty.elect").write_text("spec Empty\n")
+    err = io.StringIO()
+    with redirect_stdout(io.StringIO()), redirect_stderr(err):
+        assert table.cmd_table(Namespace(dir=str(tmp_path), check=False)) == 1
+    assert "E417" in err.getvalue() and not (tmp_path / README).exists()
+
+
 @pytest.mark.slow
 def test_elect_table_leaves_the_readme_unchanged(spec_dir):
     err = io.StringIO()
