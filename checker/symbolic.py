@@ -3055,6 +3055,8 @@ class BmcResult:
     error: Any = None                  # the EvalError of an `error` verdict
     actions: int = 0
     variables: int = 0
+    witnessed: dict = field(default_factory=dict)      # reachable property -> least depth it holds at
+    not_witnessed: list = field(default_factory=list)  # reachable properties not seen up to the depth
 
 
 class System:
@@ -3152,6 +3154,8 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
     invs = [p for p in mine if p.kind == "invariant"]
     trans = [p for p in mine if p.kind == "transition"]
     finals = [p for p in mine if p.kind == "final"]
+    # `reachable` properties: the least depth each holds at (a witness, as `check` reports it)
+    reach_t = [(p, enc.prop_terms_errs(p, enc.cur)[0]) for p in mine if p.kind == "reachable"]
     inv_t, tr_t, fin_t, prop_errs = [], [], [], []     # prop_errs: (property, its errors, on a step)
     for props, out, on_step in ((invs, inv_t, False), (trans, tr_t, True), (finals, fin_t, False)):
         for p in props:
@@ -3249,11 +3253,15 @@ def bmc(enc: Encoder, depth: int, on_depth=None) -> BmcResult:
                 return _finish(res, t0)
             verdict = "violated" if kind in ("invariant", "transition") else "deadlock"
             return _finish(found(verdict, kind, p.name if p is not None else None, d, m), t0)
+        for p, terms in reach_t:
+            if p.name not in res.witnessed and sat(conj([sysm.at(c, s) for c in terms])) is not None:
+                res.witnessed[p.name] = d
         now = time.perf_counter()
         per.append(now - lap)
         lap = now
         if on_depth is not None:
             on_depth(d, per[-1])
+    res.not_witnessed = [p.name for p, _ in reach_t if p.name not in res.witnessed]
     return _finish(res, t0)
 
 
@@ -3612,6 +3620,11 @@ def _cmd_bmc(args) -> int:
                      and cfg.checks(p.name)]
             print(f"holds up to depth {args.depth}: {', '.join(props) or 'no properties'} "
                   f"({res.seconds:.2f}s)", file=out)
+            for name, d in res.witnessed.items():
+                print(f"  reachable {name}: witnessed at depth {d}", file=out)
+            for name in res.not_witnessed:
+                print(f"  reachable {name}: not witnessed up to depth {args.depth} (a bound, not a verdict: "
+                      f"`elect check` explores every depth)", file=out)
         return 0
     try:
         labels = replay(enc, res.states)
@@ -3669,7 +3682,8 @@ def _bmc_json(args, cfg, res: BmcResult) -> dict:
             "property": res.prop if res.verdict != "deadlock" or res.prop else ("deadlock" if res.kind else None),
             "kind": res.kind, "depth": res.depth if res.verdict != "holds" else args.depth,
             "seconds": round(res.seconds, 3), "seconds_per_depth": [round(x, 3) for x in res.per_depth],
-            "actions": res.actions, "variables": res.variables, "trace": None}
+            "actions": res.actions, "variables": res.variables, "trace": None,
+            "witnessed": dict(res.witnessed), "not_witnessed": list(res.not_witnessed)}
 
 
 def _bmc_error(args, enc: Encoder, res: BmcResult) -> int:

@@ -272,7 +272,7 @@ def test_usage_errors():
     r = run_cli("bmc", "spec/raft.elect", "--depth", "-1")
     assert r.returncode == 2
     r = run_cli("prove", "spec/raft.elect", "--invariant", "TermsNeverDecrease")
-    assert r.returncode == 1 and "is a transition property" in r.stderr
+    assert r.returncode == 2 and "is a transition property" in r.stderr      # a name given on the command line
 
 
 # ---- pieces ----
@@ -478,3 +478,19 @@ def test_ctrl_c_stops_bmc_and_prove_with_exit_14(cmd, wait_for):
     out = seen + out
     assert p.returncode == 14, out + err
     assert "stopped by Ctrl-C" in out and "Traceback" not in err and "Exception ignored" not in err, out + err
+
+
+def test_bmc_reports_reachable_properties_at_checks_depths(tmp_path):
+    """bmc says at which depth each `reachable` property is first witnessed (the depth
+    `check` reports) and which it did not see within its bound (it said nothing)."""
+    ref = check("spec/raft.elect", write_trace=False)
+    r = run_cli("bmc", "spec/raft.elect", "--depth", "4", "--json")
+    out = json.loads(r.stdout)
+    assert r.returncode == 0 and out["witnessed"] == dict(ref.search.witnessed) == {"SomeLeader": 3,
+                                                                                    "LeaderInLaterTerm": 3}
+    spec = tmp_path / "u.elect"
+    spec.write_text("spec U\nvar x: int = 0\nreachable Big: x == 9\ninvariant Ok: x < 9\n"
+                    "action inc requires x < 3:\n    x += 1\n")
+    r = run_cli("bmc", str(spec), "--depth", "5")
+    assert r.returncode == 0 and "reachable Big: not witnessed up to depth 5" in r.stdout
+    assert json.loads(run_cli("bmc", str(spec), "--depth", "5", "--json").stdout)["not_witnessed"] == ["Big"]
