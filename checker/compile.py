@@ -28,7 +28,7 @@ from . import runtime
 from .diagnostics import Diagnostic, EvalError, Span, SpecError
 from .dsl import ast as A
 from .modelconfig import ModelConfig, const_eval
-from .typecheck import ProcessInfo, TypedSpec, walk_stmts
+from .typecheck import ProcessInfo, TypedSpec, tuple_item_type, walk_stmts
 from .types import (AnyT, BoolT, EmptyT, EnumT, IdT, IntT, MapT, MsgT, NoneT, OptT, RecordT, SeqT, SetT,
                     TupleT, Ty)
 
@@ -816,8 +816,7 @@ class Gen:
         ranged type (E501 is then checked where it is stored, as for a variable)."""
         if not (isinstance(item, IntT) and item.lo is not None or isinstance(item, IdT)):
             return False
-        src = e.items[i].ty if isinstance(e, A.TupleLit) and i < len(e.items) else (
-            e.ty.items[i] if isinstance(e.ty, TupleT) and i < len(e.ty.items) else None)
+        src = tuple_item_type(e, i)
         if isinstance(item, IdT):
             return isinstance(src, IntT)
         if isinstance(e, A.TupleLit) and isinstance(e.items[i], A.IntLit):

@@ -67,7 +67,7 @@ from z3.z3 import _to_expr_ref
 
 from .diagnostics import Diagnostic, Span, SpecError, span_text
 from .dsl import ast as A
-from .typecheck import ProcessInfo, TypedSpec, walk_expr, walk_stmts
+from .typecheck import ProcessInfo, TypedSpec, tuple_item_type, walk_expr, walk_stmts
 from .types import (AnyT, BoolT, EmptyT, EnumT, IdT, IntT, MapT, OptT, RecordT, SeqT, SetT, TupleT,
                     Ty)
 
@@ -2376,8 +2376,7 @@ class Encoder:
         if not isinstance(base, TupleT) or not isinstance(v, Tup):
             return
         for i, (x, it) in enumerate(zip(v.items, base.items)):
-            src = e.items[i].ty if isinstance(e, A.TupleLit) and i < len(e.items) else (
-                e.ty.items[i] if isinstance(e.ty, TupleT) and i < len(e.ty.items) else None)
+            src = tuple_item_type(e, i)
             if isinstance(it, IntT) and it.lo is not None or isinstance(it, IdT) and isinstance(src, IntT):
                 self.range_check(x, it, cx, span)
 

@@ -568,8 +568,7 @@ class Checker:
         for p in d.params:
             sc.locals[p.name] = self.resolve_type(p.type)
         d.param_types = [sc.locals[p.name] for p in d.params]  # type: ignore[attr-defined]
-        d.ret = ANY  # type: ignore[attr-defined]   # while its body is checked: a call in it is recursion
-        d.checking = True  # type: ignore[attr-defined]
+        d.checking = True  # type: ignore[attr-defined]   # while its body is checked: a call in it is recursion
         d.ret = self.expr(d.body, sc)  # type: ignore[attr-defined]
         d.checking = False  # type: ignore[attr-defined]
 
@@ -1539,6 +1538,14 @@ def describe_target(e: A.Expr) -> str:
     if isinstance(e, A.FieldAccess):
         return f"field '{e.name}'"
     return "this element"
+
+
+def tuple_item_type(e: A.Expr, i: int) -> Ty | None:
+    """The type of component i of tuple expression e: a literal's item's own type, else the
+    expression's (where the range checks of compile and symbolic decide what to check)."""
+    if isinstance(e, A.TupleLit):
+        return e.items[i].ty if i < len(e.items) else None
+    return e.ty.items[i] if isinstance(e.ty, TupleT) and i < len(e.ty.items) else None
 
 
 def walk_expr(e):
