@@ -58,9 +58,11 @@ def test_spec(path: Path, tmp_path, monkeypatch):
             assert (err.span.line, err.span.col) == (int(line), int(col)), err.render()
         text = err.render() + "\n"
         golden = GOLDEN / f"{path.parent.name}__{path.stem}.txt"
-        if UPDATE or not golden.exists():
+        if UPDATE:
             golden.parent.mkdir(parents=True, exist_ok=True)
             golden.write_text(text)
+        # a missing golden fails (it used to be written and pass: a clean clone pinned nothing)
+        assert golden.exists(), f"no golden file {golden.name}: write it with ELECT_UPDATE_GOLDEN=1 and review it"
         assert text == golden.read_text()
         assert "Traceback" not in text
         return
