@@ -28,7 +28,7 @@ from . import runtime
 from .diagnostics import Diagnostic, EvalError, Span, SpecError
 from .dsl import ast as A
 from .modelconfig import ModelConfig, const_eval
-from .typecheck import ProcessInfo, TypedSpec, tuple_item_type, walk_stmts
+from .typecheck import ProcessInfo, TypedSpec, tuple_item_type, walk_expr, walk_stmts
 from .types import (AnyT, BoolT, EmptyT, EnumT, IdT, IntT, MapT, MsgT, NoneT, OptT, RecordT, SeqT, SetT,
                     TupleT, Ty)
 
@@ -137,14 +137,20 @@ class Gen:
         return None
 
     def setup(self):
+        overrides = getattr(self.cfg, "overrides", None) or {}
         for name, d in self.ts.idtypes.items():
             lo, hi = self.cval(d.lo), self.cval(d.hi)
+            # a size given with -D is the command line's mistake (a usage error, E407)
+            given = [f"{n}={overrides[n]}" for n in dict.fromkeys(x.id for b in (d.lo, d.hi) for x in walk_expr(b)
+                                                                   if isinstance(x, A.Name)) if n in overrides]
+            code, span = ("E407", None) if given else (None, getattr(d.hi, "span", None))
+            pre = f"-D {', '.join(given)}: " if given else ""
             if hi < lo:
-                self.err("E411", f"id type '{name}' is empty in this model: {lo}..{hi}", getattr(d.hi, "span", None),
+                self.err(code or "E411", f"{pre}id type '{name}' is empty in this model: {lo}..{hi}", span,
                          "give it at least one id (e.g. -D N=1 or more)")
             if hi - lo + 1 > MAX_PROCESSES:
-                self.err("E416", f"id type '{name}' has {hi - lo + 1:,} ids ({lo}..{hi}): more than "
-                         f"{MAX_PROCESSES:,}, far beyond what a search can explore", getattr(d.hi, "span", None),
+                self.err(code or "E416", f"{pre}id type '{name}' has {hi - lo + 1:,} ids ({lo}..{hi}): more than "
+                         f"{MAX_PROCESSES:,}, far beyond what a search can explore", span,
                          "check a small model (3 to 7 processes find most election bugs), e.g. -D N=3")
             self.ids[name] = (lo, hi)
         seen: dict[int, str] = {}

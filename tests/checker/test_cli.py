@@ -215,3 +215,10 @@ def test_a_report_path_that_cannot_be_written_is_refused_before_the_search(tmp_p
               "--out", tmp_path)
     assert r.returncode == 2 and r.stdout == "" and r.stderr.startswith(f"error: {flag} ")
     assert "no directory" in r.stderr and not list(tmp_path.glob("*.itf.json"))
+
+
+@pytest.mark.parametrize("value,text", [("0", "-D N=0: id type 'Node' is empty in this model: 1..0"),
+                                        ("100000", "-D N=100000: id type 'Node' has 100,000 ids")])
+def test_an_id_type_sized_by_define_is_a_usage_error(tmp_path, value, text):
+    r = elect("check", ROOT / "spec" / "raft.elect", "-D", f"N={value}", "--out", tmp_path)
+    assert r.returncode == 2 and r.stderr.startswith(f"error[E407]: {text}"), r.stderr
