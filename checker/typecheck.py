@@ -1316,6 +1316,10 @@ class Checker:
             elif not comparable(a, b):
                 self.err("E334", f"'{e.op}' compares {a} with {b}: they are never equal", e.span,
                          hint=compare_hint(a, b))
+            elif any(isinstance(x, NoneT) and not isinstance(y, (OptT, NoneT, AnyT)) for x, y in ((a, b), (b, a))):
+                other = b if isinstance(a, NoneT) else a
+                self.err("E334", f"'{e.op}' compares {other} with none: only an optional value can be none",
+                         e.span, hint=f"declare it {other}? if it may hold none")
             return BOOL
         # ordering
         if isinstance(a, SetT) and isinstance(b, (SetT, EmptyT)) and e.op in ("<=", "<", ">=", ">"):
