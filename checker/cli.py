@@ -185,8 +185,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 14
-    except BrokenPipeError:
-        return 0
     except OSError as e:         # a path the user gave: missing, a directory, unwritable, a loop, too long
         where = f"{e.filename}: " if e.filename else ""
         print(f"error: {where}{e.strerror or e}", file=sys.stderr)

@@ -828,11 +828,15 @@ class Gen:
         if isinstance(e, A.TupleLit) and isinstance(e.items[i], A.IntLit):
             lo, hi = self.bounds(item)
             return not lo <= e.items[i].value <= hi
-        if isinstance(src, IntT) and src.lo is not None:
-            lo, hi = self.bounds(item)
-            slo, shi = self.bounds(src)
-            return not (lo <= slo and shi <= hi)
-        return True
+        return not self.range_within(src, item)
+
+    def range_within(self, ty: Ty | None, target: Ty) -> bool:
+        """ty is an int type whose declared range lies within target's (no check needed)."""
+        if not (isinstance(ty, IntT) and ty.lo is not None):
+            return False
+        lo, hi = self.bounds(target)
+        slo, shi = self.bounds(ty)
+        return lo <= slo and shi <= hi
 
     def field_values(self, name: str, args: list, order: list[int], cx: Cx) -> list[str]:
         """The code of a message's or record's field values, in field order; a field of a
@@ -848,13 +852,7 @@ class Gen:
         A literal's own type is the one its context asks for, so its items are looked at;
         a name has its declared type; anything else is checked when stored."""
         def fits(ty) -> bool:
-            if isinstance(el, IdT):
-                return isinstance(ty, IdT)
-            if isinstance(ty, IntT) and ty.lo is not None:
-                lo, hi = self.bounds(el)
-                slo, shi = self.bounds(ty)
-                return lo <= slo and shi <= hi
-            return False
+            return isinstance(ty, IdT) if isinstance(el, IdT) else self.range_within(ty, el)
         if isinstance(e, A.SetLit):
             return all(fits(getattr(x, "ty", None)) for x in e.items)
         if isinstance(e, (A.Name, A.FieldAccess)) and isinstance(e.ty, SetT):

@@ -70,18 +70,15 @@ def state_graph_dot(model, highlight: list[tuple] | None = None, *, max_states: 
             edges.append((i, ids[t], describe_action(model.action_itf(lab, s, t))))
         i += 1
     if highlight:                      # the counterexample is drawn whole, wherever the cut fell
+        drawn = {(a, b) for a, b, _ in edges}
+        for s in highlight:
+            if s not in ids:
+                partial.add(add(s, -1))
         for a, b in zip(highlight, highlight[1:]):
-            known = a in ids and b in ids
-            for s in (a, b):
-                if s not in ids:
-                    partial.add(add(s, -1))
-            if not known:
+            if (ids[a], ids[b]) not in drawn:
                 lab = next((l for l, t in model.successors_labeled(a) if t == b), None)
                 if lab is not None:
                     edges.append((ids[a], ids[b], describe_action(model.action_itf(lab, a, b))))
-        for s in highlight[:1]:
-            if s not in ids:
-                partial.add(add(s, 0))
     note = None
     if partial:
         why = []
