@@ -213,9 +213,50 @@ class _Scan:
         return f"any([{body} for e in {x}])"
 
 
+def _negative_value(v: Any) -> bool:
+    if isinstance(v, (tuple, frozenset, set, list)):
+        return any(map(_negative_value, v))
+    return type(v) is int and v < 0
+
+
+def never_negative(model) -> bool:
+    """True when no state of the model can hold a negative int, whatever its types say: the
+    spec has no minus (no `-x`, and `a - b` and `-=` only on sets) and no constant is given a
+    negative value. Every int a state holds is then built from non-negative literals and
+    constants, ids, sizes, `+ * / % &`, min, max and abs, which stay non-negative."""
+    from dataclasses import fields, is_dataclass
+
+    from ..dsl import ast as A
+    from ..types import SetT
+    if any(_negative_value(v) for v in model.config.consts.values()):
+        return False
+    stack: list[Any] = [model.spec.ast]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (list, tuple)):
+            stack.extend(n)
+            continue
+        if isinstance(n, dict):
+            stack.extend(n.values())
+            continue
+        if not isinstance(n, A.Node):
+            continue
+        if isinstance(n, A.Unary) and n.op == "-":
+            return False
+        if isinstance(n, A.Binary) and n.op == "-" and not isinstance(getattr(n, "ty", None), SetT):
+            return False
+        if isinstance(n, A.Assign) and n.op == "-=" and not isinstance(getattr(n.target, "ty", None), SetT):
+            return False
+        if is_dataclass(n):
+            stack.extend(getattr(n, f.name) for f in fields(n))
+    return True
+
+
 def scanner(model, neg: bool = True) -> Callable[[tuple], bool] | None:
     """f(state) -> does it hold a negative int (neg) / a -1 (not neg); None when the model's
-    types rule that out."""
+    types or its spec (`never_negative`) rule that out."""
+    if never_negative(model):
+        return None
     src = _Scan(model, neg).source()
     if src is None:
         return None

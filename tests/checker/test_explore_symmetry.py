@@ -170,3 +170,45 @@ def test_safe_fingerprint_rebuilds_only_what_holds_minus_one():
     assert any(-1 in s[k] for s in states for k in range(len(s)) if isinstance(s[k], tuple))
     for s in states:
         assert h(s) == hash(_unminus(s))
+
+
+NEG_BY_CONST = """spec NegByConst
+const A: int = 1
+var x: int = 0
+var y: int = 0
+
+action a requires x == 0:
+    x = A
+    y = A * 2
+
+action b requires x == 0:
+    x = A * 2
+    y = A
+"""
+
+
+def test_a_spec_without_minus_skips_the_scan_unless_a_constant_is_negative(tmp_path):
+    """No minus in the spec and no negative constant: no state can hold -1, so new states
+    are not scanned (a fifth of a Raft search's time). `-D A=-1` gives the same spec the
+    states (-1, -2) and (-2, -1), which hash alike: the scan is back and both are counted."""
+    from checker.explore.visited import never_negative, scanner
+    p = tmp_path / "negc.elect"
+    p.write_text(NEG_BY_CONST)
+    assert never_negative(api.load_model(p)) and scanner(api.load_model(p)) is None
+    assert not never_negative(api.load_model(p, None, ["A=-1"]))
+    assert api.check(str(p), None, [], write_trace=False).search.stats.distinct == 3
+    for workers in (1, 2):
+        r = api.check(str(p), None, ["A=-1"], write_trace=False, workers=workers)
+        assert r.search.stats.distinct == 3
+    for name, expected in (("raft", True), ("paxos", True), ("bully", True), ("zookeeper", False),
+                           ("etcd", False)):
+        assert never_negative(api.load_model(SPECS / f"{name}.elect")) is expected, name
+
+
+@pytest.mark.parametrize("body", ["x = 0 - 1", "x = -x", "x -= 1"])
+def test_any_int_minus_keeps_the_scan(tmp_path, body):
+    from checker.explore.visited import never_negative
+    p = tmp_path / "m.elect"
+    p.write_text(f"spec M\nvar x: int = 0\nvar s: set[0..2] = {{}}\n\naction a requires x == 0:\n    {body}\n"
+                 "    s -= {1}\n")
+    assert not never_negative(api.load_model(p))
