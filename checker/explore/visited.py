@@ -245,7 +245,8 @@ def never_negative(model) -> bool:
             return False
         if isinstance(n, A.Binary) and n.op == "-" and not isinstance(getattr(n, "ty", None), SetT):
             return False
-        if isinstance(n, A.Assign) and n.op == "-=" and not isinstance(getattr(n.target, "ty", None), SetT):
+        if isinstance(n, A.Assign) and n.op == "-=" and not (isinstance(getattr(n.target, "ty", None), SetT) or
+                                                             isinstance(getattr(n.value, "ty", None), SetT)):
             return False
         if is_dataclass(n):
             stack.extend(getattr(n, f.name) for f in fields(n))
