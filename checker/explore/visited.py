@@ -214,6 +214,8 @@ class _Scan:
 
 
 def _negative_value(v: Any) -> bool:
+    if isinstance(v, dict):
+        return _negative_value(tuple(v.items()))
     if isinstance(v, (tuple, frozenset, set, list)):
         return any(map(_negative_value, v))
     return type(v) is int and v < 0
