@@ -765,11 +765,15 @@ class Checker:
         def names(e) -> set[str]:
             return {n.id for n in walk_expr(e) if isinstance(n, A.Name)}
         for x in walk_stmts(st.body):
-            if (isinstance(x, A.Broadcast) or isinstance(x, A.Send) and not names(x.to) & varying) \
-                    and names(x.msg) & varying:
+            # a send to the loop's id itself gives each id its own channel; one to a place
+            # computed from it (`to leader[h]`) can give two ids the same one
+            own_channel = isinstance(x, A.Send) and isinstance(x.to, A.Name) and x.to.id == st.name
+            if isinstance(x, (A.Send, A.Broadcast)) and not own_channel and names(x.msg) & varying:
+                where = ("on one channel" if isinstance(x, A.Broadcast) or not names(x.to) & varying else
+                         "on one channel whenever two ids give the same destination")
                 self.ts.fifo_order_sends.append(Diagnostic(
                     "E341", f"in a fifo network, this send puts one message per id of the symmetric type "
-                    f"'{elem.name}' on one channel: their order on it depends on the order of the ids", x.span,
+                    f"'{elem.name}' {where}: their order on it depends on the order of the ids", x.span,
                     [f"send one message that carries the set (e.g. `{{h for h in {elem.name} if ...}}`), "
                      f"use an unordered network, or {unsym}"]))
             for e in stmt_reads(x):
