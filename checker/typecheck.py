@@ -764,10 +764,13 @@ class Checker:
 
         def names(e) -> set[str]:
             return {n.id for n in walk_expr(e) if isinstance(n, A.Name)}
+        lets = [x for x in walk_stmts(st.body) if isinstance(x, A.Let)]
+        ids = {st.name} | {x.name for x in lets if isinstance(x.value, A.Name) and x.value.id == st.name
+                           and sum(y.name == x.name for y in lets) == 1}      # `let d = h`
         for x in walk_stmts(st.body):
             # a send to the loop's id itself gives each id its own channel; one to a place
             # computed from it (`to leader[h]`) can give two ids the same one
-            own_channel = isinstance(x, A.Send) and isinstance(x.to, A.Name) and x.to.id == st.name
+            own_channel = isinstance(x, A.Send) and isinstance(x.to, A.Name) and x.to.id in ids
             if isinstance(x, (A.Send, A.Broadcast)) and not own_channel and names(x.msg) & varying:
                 where = ("on one channel" if isinstance(x, A.Broadcast) or not names(x.to) & varying else
                          "on one channel whenever two ids give the same destination")
