@@ -84,6 +84,10 @@ class CheckResult:
 
     def to_json(self) -> dict[str, Any]:
         st = self.search.stats
+        # a reachable property is unreached only when the whole graph was seen; a search
+        # stopped early (a limit, a violation) has only not witnessed it yet
+        complete = self.verdict in ("holds", "unreached")
+        pending = list(self.search.unreached)
         return {
             "verdict": self.verdict,
             "property": self.property,
@@ -97,10 +101,8 @@ class CheckResult:
             "peak_memory_mib": round(st.peak_rss_mib, 1),
             "trace": self.trace_path,
             "witnessed": dict(self.search.witnessed),
-            # a reachable property is unreached only when the whole graph was seen; a search
-            # stopped early (a limit, a violation) has only not witnessed it yet
-            "unreached": list(self.search.unreached) if self.verdict in ("holds", "unreached") else [],
-            "not_witnessed": [] if self.verdict in ("holds", "unreached") else list(self.search.unreached),
+            "unreached": pending if complete else [],
+            "not_witnessed": [] if complete else pending,
             "stopped": self.search.stopped,
             "symmetry": self.symmetry,
         }

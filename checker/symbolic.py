@@ -2284,8 +2284,7 @@ class Encoder:
             self.stmt(st, cx)
 
     def stmt(self, st: A.Stmt, cx: Ctx):
-        if _INTERRUPTED:         # Ctrl-C while encoding: stop here, in Python, not inside z3
-            raise KeyboardInterrupt
+        stop_if_interrupted()    # Ctrl-C while encoding: stop here, in Python, not inside z3
         if isinstance(st, A.Let):
             cx.locals[st.name] = self.ev(st.value, cx)
         elif isinstance(st, A.Require):
@@ -3506,12 +3505,17 @@ def _first_init_error(init_errs: list, m: z3.ModelRef) -> tuple:
 _INTERRUPTED: list[bool] = []     # Ctrl-C seen while z3 works (see ctrl_c_stops_z3)
 
 
-def solve(solver, *assumptions):
-    """solver.check, stopping with KeyboardInterrupt here, in our own code, when Ctrl-C came
-    during it (not inside z3's ctypes calls, where it became exit 3 or was ignored)."""
-    r = solver.check(*assumptions)
+def stop_if_interrupted() -> None:
+    """KeyboardInterrupt here, in our own code, when Ctrl-C came while z3 or the encoder
+    worked (not inside z3's ctypes calls, where it became exit 3 or was ignored)."""
     if _INTERRUPTED:
         raise KeyboardInterrupt
+
+
+def solve(solver, *assumptions):
+    """solver.check, stopping after it when Ctrl-C came during it."""
+    r = solver.check(*assumptions)
+    stop_if_interrupted()
     return r
 
 
@@ -3597,11 +3601,9 @@ def _cmd_bmc(args) -> int:
         done[0] = d
         if not args.json:
             print(f"depth {d}: no violation ({sec:.2f}s)", file=out, flush=True)
-        if _INTERRUPTED:
-            raise KeyboardInterrupt
+        stop_if_interrupted()
     try:
-        if _INTERRUPTED:             # Ctrl-C while loading
-            raise KeyboardInterrupt
+        stop_if_interrupted()        # Ctrl-C while loading
         res = bmc(enc, args.depth, on_depth)
     except KeyboardInterrupt:
         covered = f"no violation up to depth {done[0]}" if done[0] >= 0 else "no depth finished"
@@ -3832,8 +3834,7 @@ def _cmd_prove(args) -> int:
     if not invs:
         return _usage(f"elect prove: {args.spec} has no invariants to prove")
     try:
-        if _INTERRUPTED:             # Ctrl-C while loading
-            raise KeyboardInterrupt
+        stop_if_interrupted()        # Ctrl-C while loading
         res = prove(enc, invs, helpers)
     except KeyboardInterrupt:
         print("stopped by Ctrl-C before a verdict: nothing proved", file=sys.stdout)

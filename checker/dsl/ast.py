@@ -7,7 +7,7 @@ never resolve a name twice. Room is kept for liveness: a `Property` has a `kind`
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..diagnostics import Span
@@ -414,3 +414,18 @@ class Spec(Node):
     decls: list[Decl]
     file: str
     source: str
+
+
+def nodes(root: Any):
+    """Every node under root (root included), whatever its kind: declarations, statements,
+    expressions, types, models."""
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (list, tuple)):
+            stack.extend(n)
+        elif isinstance(n, dict):
+            stack.extend(n.values())
+        elif isinstance(n, Node):
+            yield n
+            stack.extend(getattr(n, f.name) for f in fields(n) if f.name != "span")

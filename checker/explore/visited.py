@@ -226,23 +226,11 @@ def never_negative(model) -> bool:
     spec has no minus (no `-x`, and `a - b` and `-=` only on sets) and no constant is given a
     negative value. Every int a state holds is then built from non-negative literals and
     constants, ids, sizes, `+ * / % &`, min, max and abs, which stay non-negative."""
-    from dataclasses import fields, is_dataclass
-
     from ..dsl import ast as A
     from ..types import SetT
     if any(_negative_value(v) for v in model.config.consts.values()):
         return False
-    stack: list[Any] = [model.spec.ast]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, (list, tuple)):
-            stack.extend(n)
-            continue
-        if isinstance(n, dict):
-            stack.extend(n.values())
-            continue
-        if not isinstance(n, A.Node):
-            continue
+    for n in A.nodes(model.spec.ast):
         if isinstance(n, A.Unary) and n.op == "-":
             return False
         if isinstance(n, A.Binary) and n.op == "-" and not isinstance(getattr(n, "ty", None), SetT):
@@ -250,8 +238,6 @@ def never_negative(model) -> bool:
         if isinstance(n, A.Assign) and n.op == "-=" and not (isinstance(getattr(n.target, "ty", None), SetT) or
                                                              isinstance(getattr(n.value, "ty", None), SetT)):
             return False
-        if is_dataclass(n):
-            stack.extend(getattr(n, f.name) for f in fields(n))
     return True
 
 
