@@ -35,6 +35,7 @@ rebuilt here from the parent links: a shortest one.
 """
 from __future__ import annotations
 
+import ctypes
 import mmap
 import multiprocessing as mp
 import os
@@ -44,13 +45,14 @@ import sys
 import time
 import traceback
 from array import array
-from itertools import compress
+from itertools import compress, repeat
 from typing import Any, Callable
 
 from ..diagnostics import EvalError
 from ..model import Model
 from .bfs import (BY_STEP, Checks, Found, Progress, SearchResult, Stats, finish, peak_rss_mib, property_code,
                   replay_fingerprints, rss_mib)
+from . import sharedset
 from .visited import fingerprint_fn, safe_hash, scanner
 
 TABLE_MASK = (1 << 22) - 1  # slots of the shared table of decided fingerprints (8 bytes each)
@@ -130,6 +132,57 @@ def make_worker_expander(checks: Checks, succ: Callable, fp: Callable, neg: Call
     return ns["expand"]
 
 
+_SHARED_TEMPLATE = """
+def expand(frontier, k, gbase, W, lvl, nxt, nxt_par, nxt_fp, stuck, ntr, found):
+    \"\"\"Expand frontier[k:], claiming each successor in the shared visited set; returns
+    (next index, transitions, finding, paused). Paused: the set must grow first.\"\"\"
+    nxt_app = nxt.append
+    par_app = nxt_par.append
+    fp_app = nxt_fp.append
+    n = len(frontier)
+    gid = gbase + k * W
+    try:
+        while k < n:
+            s = frontier[k]
+            frontier[k] = None
+            gid = gbase + k * W
+            k += 1
+            ts = succ(s)
+            ntr += len(ts)
+            if not ts:
+                r = stuck(s)
+                if r is not None and (found is None or found[0] in BY_STEP):
+                    found = (r[0], r[1], gid, None, None)
+                continue
+            mine = lvl | (gid + 1)
+{pre}            for t in ts:
+{edge}                h = fp(t)
+                if claim(h, mine):
+                    nxt_app(t)
+                    par_app(gid)
+                    fp_app(h)
+            if full():
+                return k, ntr, found, True
+    except EvalError as e:
+        e.state_id = gid
+        raise
+    return k, ntr, found, False
+"""
+
+
+def make_shared_expander(checks: Checks, succ: Callable, fp: Callable, lib) -> Callable:
+    """The level loop of a worker using the shared visited set (sharedset.py): a successor
+    is kept when this worker wins its claim; which claims hold, and the checks on new
+    states, are settled when every worker is done with the level."""
+    ns: dict[str, Any] = {"succ": succ, "fp": fp, "EvalError": EvalError, "BY_STEP": BY_STEP,
+                          "claim": lib.claim, "full": lib.full}
+    pre, edge, _, _ = property_code(checks, ns, 20, transition="('transition', TN{i}, gid, fp(t), t)",
+                                    invariant="None", negative=None)
+    src = _SHARED_TEMPLATE.format(pre=pre, edge=edge)
+    exec(compile(src, "<elect shared worker loop>", "exec"), ns)
+    return ns["expand"]
+
+
 def _load(spec_path: str, model_name: str | None, defines: list[str] | None) -> Model:
     from ..compile import compile_model
     from ..dsl.parse import parse_file
@@ -141,7 +194,7 @@ def _load(spec_path: str, model_name: str | None, defines: list[str] | None) -> 
 
 class Worker:
     def __init__(self, me: int, W: int, spec_path: str, model_name, defines, symmetry: bool, safe: bool = False,
-                 model: Model | None = None, table: mmap.mmap | None = None):
+                 model: Model | None = None, table: mmap.mmap | None = None, visited: sharedset.Table | None = None):
         self.me, self.W = me, W
         self.model = model if model is not None else _load(spec_path, model_name, defines)
         canon = None
@@ -167,6 +220,17 @@ class Worker:
         self.n_proposed = self.n_accepted = self.n_shipped = self.n_received = 0
         self.phase: dict[str, float] = {}      # CPU seconds per command (ELECT_WORKER_STATS)
         self._reset_props()
+        # the shared visited set (see sharedset.py): where the level's expansion stands, and
+        # what it found so far (a worker pauses when the set must grow)
+        self.lib = sharedset.library() if visited is not None else None
+        self.visited = visited
+        if visited is not None:
+            self.lib.attach(visited.addr, me, W, visited.limit)
+            self.sexpand_fn = make_shared_expander(self.checks, self.model.successors, self.fp, self.lib)
+        self.level = 0
+        self.k = 0
+        self.level_ntr = 0
+        self.level_found = None
 
     def _reset_props(self):
         W = self.W
@@ -214,6 +278,79 @@ class Worker:
             if self.pending:
                 reach(s)
         return {"found": found, "new": len(self.nxt), "witnessed": self.witnessed}
+
+    # ---- commands of the shared visited set ----
+    def init_shared(self):
+        """Initial states: each worker takes those it owns (by fingerprint) and claims them
+        in the shared set (the coordinator made it big enough for all of them)."""
+        head = self.init()
+        base = sharedset.claim_base(0)
+        for h in self.nxt_fp:
+            self.lib.claim(h, base)
+        return head
+
+    def sexpand(self, depth: int):
+        """Expand this worker's share of the level into the shared set, or go on with it
+        after the set grew. {'paused': True} until the whole share is done."""
+        if self.k == 0:
+            self.level, self.level_ntr, self.level_found = depth + 1, 0, None
+        try:
+            k, ntr, found, paused = self.sexpand_fn(self.frontier, self.k, self.gbase(), self.W,
+                                                    sharedset.claim_base(self.level), self.nxt, self.nxt_par,
+                                                    self.nxt_fp, self.checks.stuck, self.level_ntr,
+                                                    self.level_found)
+        except EvalError as e:
+            self.k = 0
+            return {"paused": False, "transitions": 0,
+                    "found": ("error", None, getattr(e, "state_id", self.gbase()), None, None)}
+        if paused:
+            self.k, self.level_ntr, self.level_found = k, ntr, found
+            return {"paused": True}
+        self.k = 0
+        return {"paused": False, "transitions": ntr, "found": found}
+
+    def retable(self, table: sharedset.Table):
+        """Go on with a bigger shared set (the coordinator copied the old one into it)."""
+        self.lib.attach(table.addr, self.me, self.W, table.limit)
+        self.visited.close()
+        self.visited = table
+
+    def settle(self, depth: int):
+        """After every worker has expanded the level: keep the states whose claim this
+        worker still holds (within a level the least parent id wins, so this does not
+        depend on which worker got there first) and check them, in order."""
+        n = len(self.nxt)
+        out = bytearray(n)
+        kept = self.lib.kept(self.nxt_fp.buffer_info()[0], self.nxt_par.buffer_info()[0], n,
+                             self.level,
+                             ctypes.addressof(ctypes.c_char.from_buffer(out)) if n else 0)
+        mask = bytes(out)
+        if kept < n:
+            self.nxt = list(compress(self.nxt, mask))
+            self.nxt_par = array("q", compress(self.nxt_par, mask))
+            self.nxt_fp = array("q", compress(self.nxt_fp, mask))
+        self.n_proposed += len(mask) - kept          # copies another worker kept instead
+        reach = self._reach(depth + 1)
+        found = None
+        invs = self.checks.invariants
+        neg = self.neg
+        par, fps = self.nxt_par, self.nxt_fp
+        for i, t in enumerate(self.nxt if invs or neg is not None or self.pending else ()):
+            if neg is not None and neg(t):
+                return {"found": ("negative", None, par[i], fps[i], None), "new": len(self.nxt),
+                        "witnessed": self.witnessed, "rss_mib": rss_mib()}
+            try:
+                if found is None:
+                    for name, fn in invs:
+                        if not fn(t):
+                            found = ("invariant", name, par[i], fps[i], None)
+                            break
+                if self.pending:
+                    reach(t)
+            except EvalError:
+                if found is None:
+                    found = ("error", None, par[i], None, None)
+        return {"found": found, "new": len(self.nxt), "witnessed": self.witnessed, "rss_mib": rss_mib()}
 
     def expand(self, depth: int, cap: int = 0):
         """Expand this worker's share of the level; with cap > 0, stop once the new states it
@@ -284,16 +421,23 @@ class Worker:
         self._reset_props()
         return {"found": found, "new": len(self.nxt), "witnessed": self.witnessed, "rss_mib": rss_mib()}
 
-    def ship(self, k: int) -> bytes:
-        """The last k states of the next level, to another worker."""
+    def ship(self, k: int, spread: bool = False) -> bytes:
+        """k states of the next level, to another worker: the last k, or (spread) k spread
+        evenly over the level, so that each worker gets a like mix (states found late in a
+        level tend to be of one kind, with more or fewer successors than the rest, and so
+        do their successors)."""
         n = len(self.nxt)
         self.n_shipped += k
-        states = self.nxt[n - k:]
-        par = self.nxt_par[n - k:]
-        fps = self.nxt_fp[n - k:]
-        del self.nxt[n - k:]
-        del self.nxt_par[n - k:]
-        del self.nxt_fp[n - k:]
+        take = bytearray(n)
+        for j in range(k):
+            take[j * n // k if spread else n - k + j] = 1
+        keep = take.translate(_FLIP)
+        states = list(compress(self.nxt, take))
+        par = array("q", compress(self.nxt_par, take))
+        fps = array("q", compress(self.nxt_fp, take))
+        self.nxt = list(compress(self.nxt, keep))
+        self.nxt_par = array("q", compress(self.nxt_par, keep))
+        self.nxt_fp = array("q", compress(self.nxt_fp, keep))
         return pickle.dumps((states, par.tobytes(), fps.tobytes()), protocol=pickle.HIGHEST_PROTOCOL)
 
     def receive(self, data: bytes):
@@ -325,11 +469,11 @@ class Worker:
         return self.parent[i], self.fparr[i]
 
 
-def _worker_main(conn, me, W, spec_path, model_name, defines, symmetry, safe, model=None, table=None):
+def _worker_main(conn, me, W, spec_path, model_name, defines, symmetry, safe, model=None, table=None, visited=None):
     import gc
     gc.disable()
     try:
-        w = Worker(me, W, spec_path, model_name, defines, symmetry, safe, model, table)
+        w = Worker(me, W, spec_path, model_name, defines, symmetry, safe, model, table, visited)
         conn.send(("ready", None))
     except BaseException as e:  # noqa: BLE001 - reported to the coordinator
         conn.send(("failed", "".join(traceback.format_exception(e))))
@@ -359,6 +503,10 @@ def _worker_main(conn, me, W, spec_path, model_name, defines, symmetry, safe, mo
                 conn.send(("ok", w.accept(answers, *args)))
             elif cmd == "ship":
                 conn.send_bytes(w.ship(*args))
+            elif cmd == "retable":
+                from multiprocessing.reduction import recv_handle
+                w.retable(sharedset.Table(recv_handle(conn)))
+                conn.send(("ok", None))
             elif cmd == "receive":
                 w.receive(conn.recv_bytes())
                 conn.send(("ok", None))
@@ -386,19 +534,30 @@ def _shared_table() -> mmap.mmap:
 
 class _Pool:
     def __init__(self, W: int, spec_path: str, model_name, defines, symmetry: bool, safe: bool,
-                 model: Model | None = None):
+                 model: Model | None = None, shared_set: bool = True):
         # fork where there is one: the worker starts with the modules imported and the
         # model compiled (inherited, not pickled); elsewhere it compiles the model itself
         # from the spec's path, model name and overrides
         fork = "fork" in mp.get_all_start_methods()
-        table = _shared_table() if fork else None
+        # the shared visited set where it can be built (with fork: the workers inherit it);
+        # otherwise the visited set is partitioned, with the table of decided fingerprints
+        self.lib = sharedset.library() if fork and shared_set and W <= sharedset.MAX_WORKERS else None
+        self.visited = None
+        self.grows = self.pauses = 0       # tables made bigger, and levels paused for one
+        if self.lib is not None:
+            try:
+                n_init = len(model.init_states()) if model is not None else 0
+            except EvalError:
+                n_init = 0                     # the workers report it
+            self.visited = sharedset.Table.new(sharedset.slots_for(n_init))
+        table = _shared_table() if fork and self.visited is None else None
         ctx = mp.get_context("fork" if fork else "spawn")
         self.conns = []
         self.procs = []
         for me in range(W):
             a, b = ctx.Pipe()
             p = ctx.Process(target=_worker_main, args=(b, me, W, str(spec_path), model_name, list(defines or []),
-                                                       symmetry, safe, model if fork else None, table),
+                                                       symmetry, safe, model if fork else None, table, self.visited),
                             daemon=True)
             p.start()
             b.close()
@@ -425,6 +584,42 @@ class _Pool:
             c.send((cmd, *args))
         return [self._reply(c) for c in self.conns]
 
+    def expand_shared(self, depth: int) -> list[dict]:
+        """Every worker expands its share of the level into the shared set; a worker that
+        finds the set full pauses, and goes on once every worker has stopped and the set
+        has grown."""
+        heads: list[dict] = [{}] * len(self.conns)
+        todo = list(range(len(self.conns)))
+        while todo:
+            for w in todo:
+                self.conns[w].send(("sexpand", depth))
+            paused = []
+            for w in todo:
+                h = self._reply(self.conns[w])
+                if h["paused"]:
+                    paused.append(w)
+                else:
+                    heads[w] = h
+            if paused:
+                self.pauses += 1
+                self.grow(2 * self.visited.filled())
+            todo = paused
+        return heads
+
+    def grow(self, need: int):
+        """Move the shared set to a table with room for `need` entries (no worker running)."""
+        from multiprocessing.reduction import send_handle
+        if need <= self.visited.limit:
+            return
+        new = self.visited.grown(self.lib, need)
+        self.grows += 1
+        for c, p in zip(self.conns, self.procs):
+            c.send(("retable",))
+            send_handle(c, new.fd, p.pid)
+            self._reply(c)
+        self.visited.close()
+        self.visited = new
+
     def close(self) -> float:
         peak = 0.0
         for c in self.conns:
@@ -437,6 +632,9 @@ class _Pool:
             p.join(timeout=5)
             if p.is_alive():
                 p.kill()
+        if self.visited is not None:
+            self.visited.close()
+            self.visited = None
         return peak
 
 
@@ -454,7 +652,10 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
         canon = canonicalizer(model)
     fp = fingerprint_fn(canon, safe_hash(model) if safe else None)
     names = [n for n, _ in Checks.of(model).reachables]
-    pool = _Pool(W, spec_path, model_name, defines, symmetry, safe, model)
+    # the shared visited set settles a level's new states only when the level is done, so
+    # a worker cannot stop at a share of --max-states: the partitioned set serves that
+    pool = _Pool(W, spec_path, model_name, defines, symmetry, safe, model, shared_set=max_states is None)
+    shared = pool.visited is not None
     st = Stats()
     clock = _PhaseClock()
     witnessed: dict[str, int] = {}
@@ -465,7 +666,7 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
     restart = False
     try:
         try:
-            heads = pool.all("init")
+            heads = pool.all("init_shared" if shared else "init")
             found_raw = _first_found(heads)
             _merge_witnessed(witnessed, heads)
             sizes = pool.all("commit")
@@ -475,31 +676,17 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
                 if max_depth is not None and depth >= max_depth:
                     stopped = "max-depth"
                     break
-                # 1. expand (under --max-states, each worker stops at its share of what is left)
-                cap = max(1, -(-(max_states - st.distinct) // W)) if max_states is not None else 0
-                for c in pool.conns:
-                    c.send(("expand", depth, cap))
-                heads, props = [], []
-                for c in pool.conns:
-                    heads.append(pool._reply(c))
-                    props.append([c.recv_bytes() for _ in range(W)])
-                st.transitions += sum(h["transitions"] for h in heads)
-                capped = any(h["capped"] for h in heads)
-                level_found = _first_found(heads)
-                clock("expand")
-                # 2. decide: owner o gets every worker's proposals to o
-                for o, c in enumerate(pool.conns):
-                    c.send(("decide",))
-                    for w in range(W):
-                        c.send_bytes(props[w][o])
-                answers = [[c.recv_bytes() for _ in range(W)] for c in pool.conns]   # answers[o][w]
-                clock("decide")
-                # 3. accept: worker w gets the owners' answers to its proposals
-                for w, c in enumerate(pool.conns):
-                    c.send(("accept", depth))
-                    for o in range(W):
-                        c.send_bytes(answers[o][w])
-                heads = [pool._reply(c) for c in pool.conns]
+                if shared:
+                    # expand into the shared set, then settle: each worker keeps the states
+                    # it holds the claim of, and checks them
+                    heads = pool.expand_shared(depth)
+                    st.transitions += sum(h["transitions"] for h in heads)
+                    capped = False
+                    level_found = _first_found(heads)
+                    clock("expand")
+                    heads = pool.all("settle", depth)
+                else:
+                    heads, capped, level_found = _level_partitioned(pool, st, depth, max_states, clock)
                 _merge_witnessed(witnessed, heads)
                 new = [h["new"] for h in heads]
                 st.distinct += sum(new)
@@ -510,10 +697,15 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
                     break
                 clock("accept")
                 # 4. balance
-                _balance(pool, new)
+                # the shared set's workers even out small levels too, and give away states
+                # spread over the level: otherwise what one worker holds stays of one kind
+                # (with more successors, say) level after level
+                _balance(pool, new, least=2 if shared else 1000, spread=shared)
                 clock("balance")
                 sizes = pool.all("commit")
                 clock("commit")
+                if shared:
+                    pool.grow(st.distinct + 2 * sum(sizes))     # room for a next level twice this one
                 if any(sizes) and not capped:       # a capped level's successors are not all found
                     depth += 1
                 st.depth = depth
@@ -535,6 +727,10 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
             found, run = _rebuild(model, pool, W, fp, found_raw)
         if os.environ.get("ELECT_WORKER_STATS"):
             print(f"coordinator wall seconds: { {k: round(v, 2) for k, v in clock.seconds.items()} }", file=sys.stderr)
+            print("visited set: " + (f"shared, {pool.visited.slots:,} slots (grown {pool.grows} times, "
+                                     f"{pool.pauses} levels paused for it)" if shared else
+                                     f"partitioned ({sharedset.why_not or 'by --max-states, or not forked'})"),
+                  file=sys.stderr)
             for w in range(W):
                 print(f"worker {w}: {pool.call(w, 'counters')}", file=sys.stderr)
     finally:
@@ -550,6 +746,38 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
         prog.tick(st, 0, force=True)
     pending = [n for n in names if n not in witnessed]
     return finish(model, fp, st, found, witnessed, pending, stopped, None, None, run=run)
+
+
+def _level_partitioned(pool: _Pool, st: Stats, depth: int, max_states: int | None, clock) -> tuple[list, bool, Any]:
+    """One level with the partitioned visited set: expand, decide, accept (see the module
+    docstring). Returns the workers' accept heads, whether a worker stopped at its share of
+    --max-states, and the finding of the expansion."""
+    W = len(pool.conns)
+    # 1. expand (under --max-states, each worker stops at its share of what is left)
+    cap = max(1, -(-(max_states - st.distinct) // W)) if max_states is not None else 0
+    for c in pool.conns:
+        c.send(("expand", depth, cap))
+    heads, props = [], []
+    for c in pool.conns:
+        heads.append(pool._reply(c))
+        props.append([c.recv_bytes() for _ in range(W)])
+    st.transitions += sum(h["transitions"] for h in heads)
+    capped = any(h["capped"] for h in heads)
+    level_found = _first_found(heads)
+    clock("expand")
+    # 2. decide: owner o gets every worker's proposals to o
+    for o, c in enumerate(pool.conns):
+        c.send(("decide",))
+        for w in range(W):
+            c.send_bytes(props[w][o])
+    answers = [[c.recv_bytes() for _ in range(W)] for c in pool.conns]   # answers[o][w]
+    clock("decide")
+    # 3. accept: worker w gets the owners' answers to its proposals
+    for w, c in enumerate(pool.conns):
+        c.send(("accept", depth))
+        for o in range(W):
+            c.send_bytes(answers[o][w])
+    return [pool._reply(c) for c in pool.conns], capped, level_found
 
 
 class _PhaseClock:
@@ -587,25 +815,27 @@ def _merge_witnessed(witnessed: dict, heads: list[dict]):
                 witnessed[name] = d
 
 
-def _balance(pool: _Pool, new: list[int]):
-    """Move states from workers above their share of the next level to those below it."""
+def _balance(pool: _Pool, new: list[int], least: int = 1000, spread: bool = False):
+    """Move states from workers above their share of the next level to those below it,
+    once a worker has `least` states more than another and 5% more than its share (see
+    Worker.ship for `spread`)."""
     W = len(new)
     share = sum(new) / W
     sizes = list(new)
-    if max(sizes) - min(sizes) < 1000 or max(sizes) <= share * (1 + BALANCE_SLACK):
+    if max(sizes) - min(sizes) < max(least, 2) or max(sizes) <= share * (1 + BALANCE_SLACK):
         return
     moves = []
     while True:
         hi = max(range(W), key=lambda i: sizes[i])
         lo = min(range(W), key=lambda i: sizes[i])
         k = int(min(sizes[hi] - share, share - sizes[lo]))
-        if k < 100:
+        if k < min(least, 100) or k < 1:
             break
         moves.append((hi, lo, k))
         sizes[hi] -= k
         sizes[lo] += k
     for hi, lo, k in moves:
-        pool.conns[hi].send(("ship", k))
+        pool.conns[hi].send(("ship", k, spread))
         data = pool.conns[hi].recv_bytes()
         pool.conns[lo].send(("receive",))
         pool.conns[lo].send_bytes(data)
