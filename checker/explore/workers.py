@@ -183,6 +183,36 @@ def make_shared_expander(checks: Checks, succ: Callable, fp: Callable, lib) -> C
     return ns["expand"]
 
 
+_CHECK_TEMPLATE = """
+def check_new(nxt, par, fps, i, pend, reach):
+    \"\"\"Check the new states nxt[i:] in order; the first finding (a negative int: at once).\"\"\"
+    found = None
+    n = len(nxt)
+    while i < n:
+        t = nxt[i]
+        try:
+{neg}{inv}            if pend:
+                reach(t)
+        except EvalError:
+            if found is None:
+                found = ('error', None, par[i], None, None)
+        i += 1
+    return found
+"""
+
+
+def make_new_state_checker(checks: Checks, neg: Callable | None) -> Callable | None:
+    """The checks on a worker's new states once they are decided (invariants, the scan for
+    negative ints, `reachable` properties), generated like the level loops; None when
+    there is nothing to check but `reachable` properties."""
+    ns: dict[str, Any] = {"EvalError": EvalError, "neg": neg}
+    _, _, inv, negc = property_code(checks, ns, 12, transition="None",
+                                    invariant="('invariant', IN{i}, par[i], fps[i], None)",
+                                    negative="('negative', None, par[i], fps[i], None)" if neg is not None else None)
+    exec(compile(_CHECK_TEMPLATE.format(neg=negc, inv=inv), "<elect new-state checks>", "exec"), ns)
+    return ns["check_new"]
+
+
 def _load(spec_path: str, model_name: str | None, defines: list[str] | None) -> Model:
     from ..compile import compile_model
     from ..dsl.parse import parse_file
@@ -208,6 +238,8 @@ class Worker:
         self.tab = memoryview(table).cast("q") if table is not None else None
         self.expand_fn = make_worker_expander(self.checks, self.model.successors, self.fp, self.neg,
                                               self.tab is not None)
+        self.check_new = make_new_state_checker(self.checks, self.neg)
+        self.must_check = bool(self.checks.invariants) or self.neg is not None
         self.seen: set[int] = set()       # fingerprints this worker owns and has seen, and those it proposed
         self.parent = array("q")
         self.fparr = array("q")
@@ -217,7 +249,7 @@ class Worker:
         self.nxt_fp = array("q")
         self.pending = [n for n, _ in self.checks.reachables]
         self.witnessed: dict[str, int] = {}
-        self.n_proposed = self.n_accepted = self.n_shipped = self.n_received = 0
+        self.n_proposed = self.n_accepted = self.n_shipped = self.n_received = self.n_lost = 0
         self.phase: dict[str, float] = {}      # CPU seconds per command (ELECT_WORKER_STATS)
         self._reset_props()
         # the shared visited set (see sharedset.py): where the level's expansion stands, and
@@ -329,27 +361,15 @@ class Worker:
             self.nxt = list(compress(self.nxt, mask))
             self.nxt_par = array("q", compress(self.nxt_par, mask))
             self.nxt_fp = array("q", compress(self.nxt_fp, mask))
-        self.n_proposed += len(mask) - kept          # copies another worker kept instead
-        reach = self._reach(depth + 1)
+        self.n_lost += n - kept              # copies another worker kept instead
+        return self._checked(0, depth)
+
+    def _checked(self, start: int, depth: int) -> dict:
+        """The head a worker answers once its new states from nxt[start:] on are decided:
+        they are checked here, in order."""
         found = None
-        invs = self.checks.invariants
-        neg = self.neg
-        par, fps = self.nxt_par, self.nxt_fp
-        for i, t in enumerate(self.nxt if invs or neg is not None or self.pending else ()):
-            if neg is not None and neg(t):
-                return {"found": ("negative", None, par[i], fps[i], None), "new": len(self.nxt),
-                        "witnessed": self.witnessed, "rss_mib": rss_mib()}
-            try:
-                if found is None:
-                    for name, fn in invs:
-                        if not fn(t):
-                            found = ("invariant", name, par[i], fps[i], None)
-                            break
-                if self.pending:
-                    reach(t)
-            except EvalError:
-                if found is None:
-                    found = ("error", None, par[i], None, None)
+        if self.must_check or self.pending:
+            found = self.check_new(self.nxt, self.nxt_par, self.nxt_fp, start, self.pending, self._reach(depth + 1))
         return {"found": found, "new": len(self.nxt), "witnessed": self.witnessed, "rss_mib": rss_mib()}
 
     def expand(self, depth: int, cap: int = 0):
@@ -389,37 +409,17 @@ class Worker:
                 tab[h & TABLE_MASK] = h
 
     def accept(self, answers: list[bytes], depth: int):
-        reach = self._reach(depth + 1)
-        found = None
-        invs = self.checks.invariants
+        """Queue the states this worker's proposals won, and check them."""
+        start = len(self.nxt)
         for o, ans in enumerate(answers):
-            if o == self.me:
-                continue
-            states, par, fps = self.prop_states[o], self.prop_par[o], self.props[o]
-            neg = self.neg
-            for i in compress(range(len(ans)), ans):
-                t = states[i]
-                if neg is not None and neg(t):
-                    found = ("negative", None, par[i], fps[i], None)
-                    neg = None
-                self.nxt.append(t)
-                self.nxt_par.append(par[i])
-                self.nxt_fp.append(fps[i])
-                try:
-                    if found is None:
-                        for name, fn in invs:
-                            if not fn(t):
-                                found = ("invariant", name, par[i], fps[i], None)
-                                break
-                    if self.pending:
-                        reach(t)
-                except EvalError:
-                    if found is None:
-                        found = ("error", None, par[i], None, None)
+            if o != self.me:
+                self.nxt.extend(compress(self.prop_states[o], ans))
+                self.nxt_par.extend(compress(self.prop_par[o], ans))
+                self.nxt_fp.extend(compress(self.props[o], ans))
         self.n_proposed += sum(len(p) for p in self.props)
-        self.n_accepted += sum(a.count(1) for o, a in enumerate(answers) if o != self.me)
+        self.n_accepted += len(self.nxt) - start
         self._reset_props()
-        return {"found": found, "new": len(self.nxt), "witnessed": self.witnessed, "rss_mib": rss_mib()}
+        return self._checked(start, depth)
 
     def ship(self, k: int, spread: bool = False) -> bytes:
         """k states of the next level, to another worker: the last k, or (spread) k spread
@@ -428,16 +428,14 @@ class Worker:
         do their successors)."""
         n = len(self.nxt)
         self.n_shipped += k
-        take = bytearray(n)
-        for j in range(k):
-            take[j * n // k if spread else n - k + j] = 1
-        keep = take.translate(_FLIP)
-        states = list(compress(self.nxt, take))
-        par = array("q", compress(self.nxt_par, take))
-        fps = array("q", compress(self.nxt_fp, take))
-        self.nxt = list(compress(self.nxt, keep))
-        self.nxt_par = array("q", compress(self.nxt_par, keep))
-        self.nxt_fp = array("q", compress(self.nxt_fp, keep))
+        step = n // k if spread else 1
+        part = slice(n - k * step, n, step)         # every step-th state, ending with the last
+        states = self.nxt[part]
+        par = self.nxt_par[part]
+        fps = self.nxt_fp[part]
+        del self.nxt[part]
+        del self.nxt_par[part]
+        del self.nxt_fp[part]
         return pickle.dumps((states, par.tobytes(), fps.tobytes()), protocol=pickle.HIGHEST_PROTOCOL)
 
     def receive(self, data: bytes):
@@ -450,7 +448,7 @@ class Worker:
     def counters(self):
         import resource as _r
         ru = _r.getrusage(_r.RUSAGE_SELF)
-        return {"proposed": self.n_proposed, "accepted": self.n_accepted, "shipped": self.n_shipped,
+        return {"proposed": self.n_proposed, "accepted": self.n_accepted, "lost": self.n_lost, "shipped": self.n_shipped,
                 "received": self.n_received, "seen": len(self.seen),
                 "cpu": ru.ru_utime + ru.ru_stime,
                 "phases": {k: round(v, 2) for k, v in sorted(self.phase.items())}}
