@@ -1,14 +1,27 @@
 """Breadth-first search in N processes (`elect check --workers N`).
 
 Each worker is an OS process that compiles the model itself (from the spec's path, the
-model's name and the -D overrides) and holds a share of the search:
-- the visited set is partitioned by fingerprint: worker `owner(h)` decides whether the
-  state with fingerprint h is new, so no fingerprint is ever held twice;
-- the states of a level stay with the worker that generated them (no state is copied
-  between processes except to even out the levels' sizes), and parent links are global
-  ids (local index * N + worker), so a run back to any state crosses workers freely.
+model's name and the -D overrides; or, forked, inherits it). The states of a level stay
+with the worker that generated them (no state is copied between processes except to
+even out the levels' sizes), and parent links are global ids (local index * N + worker),
+so a run back to any state crosses workers freely. Two designs of the visited set:
 
-One level, in lockstep (the coordinator, this process, routes every message):
+The shared visited set (sharedset.py; used wherever its C code builds and the workers are
+forked, except under --max-states). One table of fingerprints in shared memory that
+every worker probes and fills with compare-and-swap, at the cost of a set lookup. One
+level, in lockstep (the coordinator, this process, routes every message):
+1. expand: each worker generates the successors of its states and claims each in the
+   table; it keeps a successor whose claim it wins. Within a level the parent with the
+   least global id wins a state two workers reach (a later claim by a smaller id takes
+   it over), so the outcome does not depend on timing. When the table reaches its load
+   limit, the workers pause after the state in hand, the coordinator copies the table
+   into one twice as big (also done between levels, ahead of need), and they go on.
+2. settle: each worker drops the states whose claim another took over, and checks the
+   rest (invariants and `reachable` properties), in order.
+3. balance: as below, states spread over the level (so each worker gets a like mix).
+
+The partitioned visited set (otherwise): worker `owner(h)` decides whether the state with
+fingerprint h is new, so no fingerprint is ever held twice. One level:
 1. expand: each worker generates the successors of its states. A successor it owns is
    checked against its own visited set at once; one owned by another worker is kept
    aside and its fingerprint proposed to the owner, unless this worker proposed it
@@ -28,10 +41,12 @@ One level, in lockstep (the coordinator, this process, routes every message):
    the one with fewer (pickled, with their parent ids and fingerprints).
 Under `--max-states`, each worker stops expanding once the new states it owns reach its
 share of what is left; the level's proposals are still decided, and the search ends there.
-The set of fingerprints, and so `distinct` and `transitions`, is the one a single
-process finds (on a violation too: as there, the level is finished first); a violation is
-reported at the least depth any worker saw one (ties: the lowest worker), and its run is
-rebuilt here from the parent links: a shortest one.
+
+Either way the set of fingerprints, and so `distinct` and `transitions`, is the one a
+single process finds (on a violation too: as there, the level is finished first); a
+violation is reported at the least depth any worker saw one (ties: the lowest worker),
+and its run is rebuilt here from the parent links: a shortest one, the same from run to
+run.
 """
 from __future__ import annotations
 
