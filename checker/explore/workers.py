@@ -82,6 +82,21 @@ def owner(h: int, workers: int) -> int:
 
 
 # ---------------------------------------------------------------------------- the worker side
+# the start of both worker loops' body: take state k off the frontier and generate its
+# successors; one with none may be a deadlock or a violated `final` property
+_STATE_HEAD = """\
+            s = frontier[k]
+            frontier[k] = None
+            gid = gbase + k * W
+            ts = succ(s)
+            ntr += len(ts)
+            if not ts:
+                r = stuck(s)
+                if r is not None and (found is None or found[0] in BY_STEP):
+                    found = (r[0], r[1], gid, None, None)
+                continue
+"""
+
 _TEMPLATE = '''
 def expand(frontier, gbase, W, me, seen, nxt, nxt_par, nxt_fp, props, prop_states, prop_par,
            reach, pend, stuck, tab, cap):
@@ -97,17 +112,7 @@ def expand(frontier, gbase, W, me, seen, nxt, nxt_par, nxt_fp, props, prop_state
     gid = gbase
     try:
         for k in range(len(frontier)):
-            s = frontier[k]
-            frontier[k] = None
-            gid = gbase + k * W
-            ts = succ(s)
-            ntr += len(ts)
-            if not ts:
-                r = stuck(s)
-                if r is not None and (found is None or found[0] in BY_STEP):
-                    found = (r[0], r[1], gid, None, None)
-                continue
-{pre}            for t in ts:
+{head}{pre}            for t in ts:
 {edge}                h = fp(t)
                 if h in seen:
                     continue
@@ -139,7 +144,7 @@ def make_worker_expander(checks: Checks, succ: Callable, fp: Callable, neg: Call
                                          invariant="('invariant', IN{i}, gid, h, None)",
                                          negative="ntr, ('negative', None, gid, h, None), False" if neg is not None
                                          else None)
-    src = _TEMPLATE.format(pre=pre, edge=edge, inv=inv, neg=negc,
+    src = _TEMPLATE.format(head=_STATE_HEAD, pre=pre, edge=edge, inv=inv, neg=negc,
                            publish=" " * 20 + f"tab[h & {TABLE_MASK}] = h\n" if shared else "",
                            filter=(" " * 16 + f"elif tab[h & {TABLE_MASK}] == h:\n" + " " * 20 + "continue\n"
                                    if shared else ""))
@@ -148,28 +153,17 @@ def make_worker_expander(checks: Checks, succ: Callable, fp: Callable, neg: Call
 
 
 _SHARED_TEMPLATE = """
-def expand(frontier, k, gbase, W, lvl, nxt, nxt_par, nxt_fp, stuck, ntr, found):
-    \"\"\"Expand frontier[k:], claiming each successor in the shared visited set; returns
+def expand(frontier, k0, gbase, W, lvl, nxt, nxt_par, nxt_fp, stuck, ntr, found):
+    \"\"\"Expand frontier[k0:], claiming each successor in the shared visited set; returns
     (next index, transitions, finding, paused). Paused: the set must grow first.\"\"\"
     nxt_app = nxt.append
     par_app = nxt_par.append
     fp_app = nxt_fp.append
     n = len(frontier)
-    gid = gbase + k * W
+    gid = gbase + k0 * W
     try:
-        while k < n:
-            s = frontier[k]
-            frontier[k] = None
-            gid = gbase + k * W
-            k += 1
-            ts = succ(s)
-            ntr += len(ts)
-            if not ts:
-                r = stuck(s)
-                if r is not None and (found is None or found[0] in BY_STEP):
-                    found = (r[0], r[1], gid, None, None)
-                continue
-            mine = lvl | (gid + 1)
+        for k in range(k0, n):
+{head}            mine = lvl | (gid + 1)
 {pre}            for t in ts:
 {edge}                h = fp(t)
                 if claim(h, mine):
@@ -177,11 +171,11 @@ def expand(frontier, k, gbase, W, lvl, nxt, nxt_par, nxt_fp, stuck, ntr, found):
                     par_app(gid)
                     fp_app(h)
             if full():
-                return k, ntr, found, True
+                return k + 1, ntr, found, True
     except EvalError as e:
         e.state_id = gid
         raise
-    return k, ntr, found, False
+    return n, ntr, found, False
 """
 
 
@@ -193,7 +187,7 @@ def make_shared_expander(checks: Checks, succ: Callable, fp: Callable, lib) -> C
                           "claim": lib.claim, "full": lib.full}
     pre, edge, _, _ = property_code(checks, ns, 20, transition="('transition', TN{i}, gid, fp(t), t)",
                                     invariant="None", negative=None)
-    src = _SHARED_TEMPLATE.format(pre=pre, edge=edge)
+    src = _SHARED_TEMPLATE.format(head=_STATE_HEAD, pre=pre, edge=edge)
     exec(compile(src, "<elect shared worker loop>", "exec"), ns)
     return ns["expand"]
 
