@@ -77,6 +77,9 @@ def library() -> ModuleType | None:
     if os.environ.get("ELECT_SHARED_SET", "1") == "0":
         why_not = "ELECT_SHARED_SET=0"
         return None
+    if not hasattr(os, "memfd_create"):
+        why_not = "no memfd_create on this system"
+        return None
     try:
         so = _build()
         spec = importlib.util.spec_from_file_location("_elect_sharedset", so)
