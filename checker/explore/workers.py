@@ -60,7 +60,7 @@ import sys
 import time
 import traceback
 from array import array
-from itertools import compress, repeat
+from itertools import compress
 from typing import Any, Callable
 
 from ..diagnostics import EvalError
@@ -210,10 +210,9 @@ def check_new(nxt, par, fps, i, pend, reach):
 """
 
 
-def make_new_state_checker(checks: Checks, neg: Callable | None) -> Callable | None:
+def make_new_state_checker(checks: Checks, neg: Callable | None) -> Callable:
     """The checks on a worker's new states once they are decided (invariants, the scan for
-    negative ints, `reachable` properties), generated like the level loops; None when
-    there is nothing to check but `reachable` properties."""
+    negative ints, `reachable` properties), generated like the level loops."""
     ns: dict[str, Any] = {"EvalError": EvalError, "neg": neg}
     _, _, inv, negc = property_code(checks, ns, 12, transition="None",
                                     invariant="('invariant', IN{i}, par[i], fps[i], None)",
@@ -686,19 +685,19 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
                 if shared:
                     # expand into the shared set, then settle: each worker keeps the states
                     # it holds the claim of, and checks them
-                    heads = pool.expand_shared(depth)
-                    st.transitions += sum(h["transitions"] for h in heads)
+                    expanded = pool.expand_shared(depth)
+                    st.transitions += sum(h["transitions"] for h in expanded)
                     capped = False
-                    level_found = _first_found(heads)
                     clock("expand")
                     heads = pool.all("settle", depth)
                 else:
-                    heads, capped, level_found = _level_partitioned(pool, st, depth, max_states, clock)
+                    expanded, heads, capped = _level_partitioned(pool, st, depth, max_states, clock)
                 _merge_witnessed(witnessed, heads)
                 new = [h["new"] for h in heads]
                 st.distinct += sum(new)
-                if level_found is None:
-                    level_found = _first_found(heads)
+                # a negative int found when the new states are checked comes first (the
+                # search restarts); otherwise what the expansion found, then the checks
+                level_found = _first_found(expanded + heads)
                 if level_found is not None:
                     found_raw = level_found
                     break
@@ -755,10 +754,11 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
     return finish(model, fp, st, found, witnessed, pending, stopped, None, None, run=run)
 
 
-def _level_partitioned(pool: _Pool, st: Stats, depth: int, max_states: int | None, clock) -> tuple[list, bool, Any]:
+def _level_partitioned(pool: _Pool, st: Stats, depth: int, max_states: int | None,
+                       clock) -> tuple[list, list, bool]:
     """One level with the partitioned visited set: expand, decide, accept (see the module
-    docstring). Returns the workers' accept heads, whether a worker stopped at its share of
-    --max-states, and the finding of the expansion."""
+    docstring). Returns the workers' expand heads and accept heads, and whether a worker
+    stopped at its share of --max-states."""
     W = len(pool.conns)
     # 1. expand (under --max-states, each worker stops at its share of what is left)
     cap = max(1, -(-(max_states - st.distinct) // W)) if max_states is not None else 0
@@ -770,7 +770,6 @@ def _level_partitioned(pool: _Pool, st: Stats, depth: int, max_states: int | Non
         props.append([c.recv_bytes() for _ in range(W)])
     st.transitions += sum(h["transitions"] for h in heads)
     capped = any(h["capped"] for h in heads)
-    level_found = _first_found(heads)
     clock("expand")
     # 2. decide: owner o gets every worker's proposals to o
     for o, c in enumerate(pool.conns):
@@ -784,7 +783,7 @@ def _level_partitioned(pool: _Pool, st: Stats, depth: int, max_states: int | Non
         c.send(("accept", depth))
         for o in range(W):
             c.send_bytes(answers[o][w])
-    return [pool._reply(c) for c in pool.conns], capped, level_found
+    return heads, [pool._reply(c) for c in pool.conns], capped
 
 
 class _PhaseClock:

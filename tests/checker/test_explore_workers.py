@@ -131,3 +131,37 @@ def test_an_error_in_a_property_ends_the_run_where_it_raises(tmp_path):
         r = api.check(str(p), None, [], write_trace=False, workers=workers)
         assert r.verdict == "error" and r.error.code == "E502"
         assert [s[0] for s in r.search.states] == [2, 1, 0]
+
+
+NEG_FIRST = """spec NegFirst
+var x: -2..2 = 0
+var y: 0..3 = 0
+
+action down requires x > -2:
+    x = x - 1
+
+action down2 requires x > -1:
+    x = x - 2
+
+action up requires y < 3:
+    y = y + 1
+
+transition XNeverDrops:
+    x >= old(x)
+"""
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_negative_int_comes_before_a_violation_of_the_same_level(tmp_path, monkeypatch, shared):
+    """Level 1 holds x = -1 and x = -2 (whose plain hashes are equal) and its expansion
+    breaks XNeverDrops: the workers must restart with safe fingerprints before reporting
+    it, or the two states count as one (3 distinct instead of 4)."""
+    from checker.explore import sharedset
+    if not shared:
+        monkeypatch.setattr(sharedset, "_lib", None)
+    p = tmp_path / "neg.elect"
+    p.write_text(NEG_FIRST)
+    one = api.check(str(p), None, [], write_trace=False)
+    two = api.check(str(p), None, [], write_trace=False, workers=2)
+    assert (one.verdict, one.property, one.search.stats.distinct) == ("violated", "XNeverDrops", 4)
+    assert stats(two) == stats(one)
