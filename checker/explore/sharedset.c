@@ -15,11 +15,14 @@
      header[COUNT + 8*w]   slots filled by worker w (w = COORD: by a rehash), each on its
                            own cache line
 
-   A claim says which state of which level is the one kept: ((level + 1) << 40) | (gid + 1),
-   where gid is the global id of the parent that generated it. Within a level, the least
-   parent id wins (two workers may both reach a state; the one whose parent has the
-   smaller id keeps it), so what each worker keeps, and so every parent link, does not
-   depend on which worker got there first: the search is the same from run to run. */
+   A claim says which state of which level is the one kept: ((level + 1) << 40) | (rank + 1),
+   where rank is the place of the parent that generated it in the level being expanded:
+   its index in its worker's frontier times the number of workers, plus the worker's
+   number. Within a level the least rank wins (two workers may both reach a state; the
+   one whose parent comes first keeps it), so what each worker keeps, and so every parent
+   link, does not depend on which worker got there first: the search is the same from run
+   to run. (Ranks, not global ids, so that neither worker is favoured: both expand their
+   frontier from the start, and a global id grows with all that a worker held before.) */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
@@ -81,8 +84,11 @@ static uint64_t filled(const uint64_t *tab, int64_t workers) {
     return n;
 }
 
-/* After a level: out[i] = 1 where the state (hs[i], parent gids[i]) kept the claim. */
-static int64_t elect_kept(uint64_t *tab, const int64_t *hs, const int64_t *gids, int64_t n, int64_t level, uint8_t *out) {
+/* After a level: out[i] = 1 where the state (hs[i], its parent's global id gids[i]) kept the
+   claim; a parent's rank is its global id minus `offset` (the caller's first global id in
+   the level, less its worker number). */
+static int64_t elect_kept(uint64_t *tab, const int64_t *hs, const int64_t *gids, int64_t n, int64_t level,
+                          int64_t offset, uint8_t *out) {
     uint64_t lv = (uint64_t)(level + 1) << LEVEL_SHIFT, mask = tab[0] - 1;
     uint64_t *S = tab + HEADER_WORDS;
     int64_t kept = 0, none = 0;
@@ -90,7 +96,7 @@ static int64_t elect_kept(uint64_t *tab, const int64_t *hs, const int64_t *gids,
         if (i + 8 < n)
             __builtin_prefetch(&S[2 * slot_of((uint64_t)hs[i + 8], mask)], 0);
         uint64_t *c = find(tab, (uint64_t)hs[i], 0, &none);
-        out[i] = (uint8_t)(c != 0 && __atomic_load_n(c, __ATOMIC_ACQUIRE) == (lv | (uint64_t)(gids[i] + 1)));
+        out[i] = (uint8_t)(c != 0 && __atomic_load_n(c, __ATOMIC_ACQUIRE) == (lv | (uint64_t)(gids[i] - offset + 1)));
         kept += out[i];
     }
     return kept;
@@ -150,7 +156,8 @@ static PyObject *py_attach(PyObject *self, PyObject *const *args, Py_ssize_t nar
     Py_RETURN_NONE;
 }
 
-/* claim(h, mine): True when this process now holds the claim of fingerprint h (see take). */
+/* claim(h, mine): True when this process now holds the claim of fingerprint h (see take);
+   mine = ((level + 1) << 40) | (rank + 1). */
 static PyObject *py_claim(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 2 || !table) {
         PyErr_SetString(PyExc_TypeError, "claim(h, mine) after attach");
@@ -185,18 +192,18 @@ static PyObject *py_full(PyObject *self, PyObject *unused) {
     Py_RETURN_FALSE;
 }
 
-/* kept(hs_addr, gids_addr, n, level, out_addr) -> how many; see elect_kept. */
+/* kept(hs_addr, gids_addr, n, level, offset, out_addr) -> how many; see elect_kept. */
 static PyObject *py_kept(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 5 || !table) {
-        PyErr_SetString(PyExc_TypeError, "kept(hs_addr, gids_addr, n, level, out_addr) after attach");
+    if (nargs != 6 || !table) {
+        PyErr_SetString(PyExc_TypeError, "kept(hs_addr, gids_addr, n, level, offset, out_addr) after attach");
         return NULL;
     }
     const int64_t *hs = PyLong_AsVoidPtr(args[0]), *gids = PyLong_AsVoidPtr(args[1]);
-    int64_t n = PyLong_AsLongLong(args[2]), level = PyLong_AsLongLong(args[3]);
-    uint8_t *out = PyLong_AsVoidPtr(args[4]);
+    int64_t n = PyLong_AsLongLong(args[2]), level = PyLong_AsLongLong(args[3]), offset = PyLong_AsLongLong(args[4]);
+    uint8_t *out = PyLong_AsVoidPtr(args[5]);
     if (PyErr_Occurred())
         return NULL;
-    return PyLong_FromLongLong(elect_kept(table, hs, gids, n, level, out));
+    return PyLong_FromLongLong(elect_kept(table, hs, gids, n, level, offset, out));
 }
 
 /* rehash(old_addr, new_addr) -> entries copied, or -1; see elect_rehash. */

@@ -31,7 +31,7 @@ COORD = 56                      # the header's counter for the entries a rehash 
 MAX_WORKERS = COORD             # the header counts the slots each worker below it filled
 LOAD = 0.7                      # a table is grown when this share of its slots is filled
 FIRST_SLOTS = 1 << 18
-LEVEL_SHIFT = 40                # a claim: ((level + 1) << 40) | (parent id + 1)
+LEVEL_SHIFT = 40                # a claim: ((level + 1) << 40) | (parent's rank in the level + 1)
 MAX_LEVEL = (1 << 23) - 2
 
 _lib: ModuleType | None | bool = False
@@ -93,7 +93,7 @@ def library() -> ModuleType | None:
 
 
 def claim_base(level: int) -> int:
-    """The claim of a state at `level` whose parent has id g is claim_base(level) | (g + 1)."""
+    """The claim of a state at `level` whose parent has rank r is claim_base(level) | (r + 1)."""
     if level > MAX_LEVEL:
         raise RuntimeError(f"shared visited set: more than {MAX_LEVEL} levels")
     return (level + 1) << LEVEL_SHIFT

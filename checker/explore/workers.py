@@ -11,9 +11,10 @@ forked, except under --max-states). One table of fingerprints in shared memory t
 every worker probes and fills with compare-and-swap, at the cost of a set lookup. One
 level, in lockstep (the coordinator, this process, routes every message):
 1. expand: each worker generates the successors of its states and claims each in the
-   table; it keeps a successor whose claim it wins. Within a level the parent with the
-   least global id wins a state two workers reach (a later claim by a smaller id takes
-   it over), so the outcome does not depend on timing. When the table reaches its load
+   table; it keeps a successor whose claim it wins. Within a level the parent first in
+   the level (by its index in its worker's frontier, then by worker) wins a state two
+   workers reach (a later claim by an earlier parent takes it over), so the outcome does
+   not depend on timing. When the table reaches its load
    limit, the workers pause after the state in hand, the coordinator copies the table
    into one twice as big (also done between levels, ahead of need), and they go on.
 2. settle: each worker drops the states whose claim another took over, and checks the
@@ -153,7 +154,7 @@ def make_worker_expander(checks: Checks, succ: Callable, fp: Callable, neg: Call
 
 
 _SHARED_TEMPLATE = """
-def expand(frontier, k0, gbase, W, lvl, nxt, nxt_par, nxt_fp, stuck, ntr, found):
+def expand(frontier, k0, gbase, W, first, nxt, nxt_par, nxt_fp, stuck, ntr, found):
     \"\"\"Expand frontier[k0:], claiming each successor in the shared visited set; returns
     (next index, transitions, finding, paused). Paused: the set must grow first.\"\"\"
     nxt_app = nxt.append
@@ -163,7 +164,7 @@ def expand(frontier, k0, gbase, W, lvl, nxt, nxt_par, nxt_fp, stuck, ntr, found)
     gid = gbase + k0 * W
     try:
         for k in range(k0, n):
-{head}            mine = lvl | (gid + 1)
+{head}            mine = first + k * W
 {pre}            for t in ts:
 {edge}                h = fp(t)
                 if claim(h, mine):
@@ -335,9 +336,10 @@ class Worker:
         if self.k == 0:
             self.level, self.level_ntr, self.level_found = depth + 1, 0, None
         try:
-            k, ntr, found, paused = self.sexpand_fn(self.frontier, self.k, self.gbase(), self.W,
-                                                    sharedset.claim_base(self.level), self.nxt, self.nxt_par,
-                                                    self.nxt_fp, self.checks.stuck, self.level_ntr,
+            # the claim of frontier[k]'s successors: the level, and k's rank in it
+            first = sharedset.claim_base(self.level) | (self.me + 1)
+            k, ntr, found, paused = self.sexpand_fn(self.frontier, self.k, self.gbase(), self.W, first, self.nxt,
+                                                    self.nxt_par, self.nxt_fp, self.checks.stuck, self.level_ntr,
                                                     self.level_found)
         except EvalError as e:
             self.k = 0
@@ -357,13 +359,12 @@ class Worker:
 
     def settle(self, depth: int):
         """After every worker has expanded the level: keep the states whose claim this
-        worker still holds (within a level the least parent id wins, so this does not
-        depend on which worker got there first) and check them, in order."""
+        worker still holds (within a level the parent first in the level wins, so this does
+        not depend on which worker got there first) and check them, in order."""
         n = len(self.nxt)
         out = bytearray(n)
-        kept = self.lib.kept(self.nxt_fp.buffer_info()[0], self.nxt_par.buffer_info()[0], n,
-                             self.level,
-                             ctypes.addressof(ctypes.c_char.from_buffer(out)) if n else 0)
+        kept = self.lib.kept(self.nxt_fp.buffer_info()[0], self.nxt_par.buffer_info()[0], n, self.level,
+                             self.gbase() - self.me, ctypes.addressof(ctypes.c_char.from_buffer(out)) if n else 0)
         mask = bytes(out)
         if kept < n:
             self.nxt = list(compress(self.nxt, mask))

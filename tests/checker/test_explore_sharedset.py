@@ -79,7 +79,7 @@ def test_claims_against_a_model(events):
                 out = bytearray(len(events))
                 addr = ctypes.addressof(ctypes.c_char.from_buffer(out)) if events else 0
                 for level in (0, 1, 2):
-                    lib.kept(hs.buffer_info()[0], gs.buffer_info()[0], len(events), level, addr)
+                    lib.kept(hs.buffer_info()[0], gs.buffer_info()[0], len(events), level, 0, addr)
                     assert list(out) == [int(model.get(h) == (level, g)) for h, _, g in events]
         finally:
             big.close()
@@ -119,7 +119,7 @@ def test_a_table_that_grows_in_the_middle_of_levels(monkeypatch):
 @needs_lib
 def test_the_same_counterexample_every_run(tmp_path):
     """Which worker reaches a state first varies from run to run; which one keeps it (the
-    least parent id) does not, so neither does the run shown."""
+    parent first in the level) does not, so neither does the run shown."""
     runs = [api.check(RAFT, "volatile_vote", [], out_dir=str(tmp_path / str(i)), workers=2) for i in range(3)]
     assert all(r.verdict == "violated" for r in runs)
     first = runs[0].search
