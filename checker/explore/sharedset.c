@@ -37,9 +37,9 @@ static inline uint64_t slot_of(uint64_t h, uint64_t mask) {
     return ((h * 0x9E3779B97F4A7C15ULL) >> 20) & mask;
 }
 
-/* 1 when `mine` is now the claim (a new state for the caller, kept unless a smaller parent
-   id of the same level takes it later), 0 when the state was decided at an earlier level
-   or a parent with a smaller or equal id holds it. */
+/* 1 when `mine` is now the claim (a new state for the caller, kept unless a parent of the
+   same level with a smaller rank takes it later), 0 when the state was decided at an
+   earlier level or a parent with a smaller or equal rank holds it. */
 static inline int take(uint64_t *c, uint64_t mine) {
     uint64_t old = __atomic_load_n(c, __ATOMIC_ACQUIRE);
     for (;;) {

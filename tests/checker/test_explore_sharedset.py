@@ -42,8 +42,8 @@ def test_claims(table):
     base1, base2 = sharedset.claim_base(1), sharedset.claim_base(2)
     assert lib.claim(12345, base1 | 8) is True           # new
     assert lib.claim(12345, base1 | 8) is False          # the same parent again
-    assert lib.claim(12345, base1 | 9) is False          # a parent with a greater id
-    assert lib.claim(12345, base1 | 3) is True           # a smaller one takes it over
+    assert lib.claim(12345, base1 | 9) is False          # a parent ranked later
+    assert lib.claim(12345, base1 | 3) is True           # one ranked earlier takes it over
     assert lib.claim(12345, base2 | 1) is False          # decided at an earlier level
     for h in (0, -1, -(1 << 63), (1 << 63) - 1):         # every fingerprint, 0 and -1 included
         assert lib.claim(h, base2 | 5) is True
@@ -56,7 +56,7 @@ def test_claims(table):
 @given(st.lists(st.tuples(st.integers(-3, 3), st.integers(0, 2), st.integers(-1, 5)), max_size=60))
 def test_claims_against_a_model(events):
     """Claims made level by level (levels in order, as in a search): the set keeps the
-    first level a fingerprint is seen at, and within that level the least parent id; kept()
+    first level a fingerprint is seen at, and within that level the parent of least rank; kept()
     says which (fingerprint, parent) pairs hold it, after a rehash too."""
     t = sharedset.Table.new(1 << 10)
     lib.attach(t.addr, 0, 1, t.limit)
