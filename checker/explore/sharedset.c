@@ -192,18 +192,28 @@ static PyObject *py_full(PyObject *self, PyObject *unused) {
     Py_RETURN_FALSE;
 }
 
-/* kept(hs_addr, gids_addr, n, level, offset, out_addr) -> how many; see elect_kept. */
+/* kept(hs_addr, gids_addr, n, level, offset) -> bytes: the mask of elect_kept. */
 static PyObject *py_kept(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 6 || !table) {
-        PyErr_SetString(PyExc_TypeError, "kept(hs_addr, gids_addr, n, level, offset, out_addr) after attach");
+    if (nargs != 5 || !table) {
+        PyErr_SetString(PyExc_TypeError, "kept(hs_addr, gids_addr, n, level, offset) after attach");
         return NULL;
     }
     const int64_t *hs = PyLong_AsVoidPtr(args[0]), *gids = PyLong_AsVoidPtr(args[1]);
     int64_t n = PyLong_AsLongLong(args[2]), level = PyLong_AsLongLong(args[3]), offset = PyLong_AsLongLong(args[4]);
-    uint8_t *out = PyLong_AsVoidPtr(args[5]);
     if (PyErr_Occurred())
         return NULL;
-    return PyLong_FromLongLong(elect_kept(table, hs, gids, n, level, offset, out));
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n);
+    if (out)
+        elect_kept(table, hs, gids, n, level, offset, (uint8_t *)PyBytes_AS_STRING(out));
+    return out;
+}
+
+/* filled(addr) -> the slots filled in the table at addr, as its counters say. */
+static PyObject *py_filled(PyObject *self, PyObject *arg) {
+    const uint64_t *t = PyLong_AsVoidPtr(arg);
+    if (PyErr_Occurred())
+        return NULL;
+    return PyLong_FromUnsignedLongLong(filled(t, COORD));
 }
 
 /* rehash(old_addr, new_addr) -> entries copied, or -1; see elect_rehash. */
@@ -224,6 +234,7 @@ static PyMethodDef methods[] = {
     {"claim", (PyCFunction)(void (*)(void))py_claim, METH_FASTCALL, "claim a fingerprint"},
     {"full", py_full, METH_NOARGS, "is the table at its load limit"},
     {"kept", (PyCFunction)(void (*)(void))py_kept, METH_FASTCALL, "which claims were kept"},
+    {"filled", py_filled, METH_O, "slots filled in a table"},
     {"rehash", (PyCFunction)(void (*)(void))py_rehash, METH_FASTCALL, "copy a table into a bigger one"},
     {NULL, NULL, 0, NULL},
 };

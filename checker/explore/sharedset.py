@@ -120,20 +120,10 @@ class Table:
         t.mm[:8] = slots.to_bytes(8, sys.byteorder)
         return t
 
-    def filled(self) -> int:
-        words = memoryview(self.mm)[:HEADER_BYTES].cast("Q")
-        try:
-            return sum(words[16 + 8 * w] for w in range(COORD + 1))
-        finally:
-            words.release()
-
     def grown(self, lib: ModuleType, need: int) -> "Table":
         """A table with room for `need` entries below the load limit, holding this one's
         (no worker may be using this one meanwhile)."""
-        slots = self.slots
-        while slots * LOAD < need:
-            slots *= 2
-        t = Table.new(slots)
+        t = Table.new(slots_for(need, self.slots))
         if lib.rehash(self.addr, t.addr) < 0:
             raise RuntimeError("shared visited set: the entries did not fit the bigger table")
         return t
@@ -144,9 +134,10 @@ class Table:
         os.close(self.fd)
 
 
-def slots_for(entries: int) -> int:
-    """Slots for a first table with room for `entries`."""
-    slots = FIRST_SLOTS
+def slots_for(entries: int, slots: int | None = None) -> int:
+    """Slots for a table with room for `entries` below the load limit: `slots` (a first
+    table's by default), doubled as often as needed."""
+    slots = slots or FIRST_SLOTS
     while slots * LOAD < entries:
         slots *= 2
     return slots

@@ -51,7 +51,6 @@ run.
 """
 from __future__ import annotations
 
-import ctypes
 import mmap
 import multiprocessing as mp
 import os
@@ -268,7 +267,6 @@ class Worker:
         if visited is not None:
             self.lib.attach(visited.addr, me, W, visited.limit)
             self.sexpand_fn = make_shared_expander(self.checks, self.model.successors, self.fp, self.lib)
-        self.level = 0
         self.k = 0
         self.level_ntr = 0
         self.level_found = None
@@ -334,10 +332,10 @@ class Worker:
         """Expand this worker's share of the level into the shared set, or go on with it
         after the set grew. {'paused': True} until the whole share is done."""
         if self.k == 0:
-            self.level, self.level_ntr, self.level_found = depth + 1, 0, None
+            self.level_ntr, self.level_found = 0, None
         try:
-            # the claim of frontier[k]'s successors: the level, and k's rank in it
-            first = sharedset.claim_base(self.level) | (self.me + 1)
+            # the claim of frontier[k]'s successors: their level, and k's rank in this one
+            first = sharedset.claim_base(depth + 1) | (self.me + 1)
             k, ntr, found, paused = self.sexpand_fn(self.frontier, self.k, self.gbase(), self.W, first, self.nxt,
                                                     self.nxt_par, self.nxt_fp, self.checks.stuck, self.level_ntr,
                                                     self.level_found)
@@ -362,10 +360,9 @@ class Worker:
         worker still holds (within a level the parent first in the level wins, so this does
         not depend on which worker got there first) and check them, in order."""
         n = len(self.nxt)
-        out = bytearray(n)
-        kept = self.lib.kept(self.nxt_fp.buffer_info()[0], self.nxt_par.buffer_info()[0], n, self.level,
-                             self.gbase() - self.me, ctypes.addressof(ctypes.c_char.from_buffer(out)) if n else 0)
-        mask = bytes(out)
+        mask = self.lib.kept(self.nxt_fp.buffer_info()[0], self.nxt_par.buffer_info()[0], n, depth + 1,
+                             self.gbase() - self.me)
+        kept = n - mask.count(0)
         if kept < n:
             self.nxt = list(compress(self.nxt, mask))
             self.nxt_par = array("q", compress(self.nxt_par, mask))
@@ -609,7 +606,7 @@ class _Pool:
                     heads[w] = h
             if paused:
                 self.pauses += 1
-                self.grow(2 * self.visited.filled())
+                self.grow(2 * self.lib.filled(self.visited.addr))
             todo = paused
         return heads
 
@@ -704,10 +701,7 @@ def parallel_bfs(model: Model, *, workers: int, spec_path: str, model_name: str 
                     break
                 clock("accept")
                 # 4. balance
-                # the shared set's workers even out small levels too, and give away states
-                # spread over the level: otherwise what one worker holds stays of one kind
-                # (with more successors, say) level after level
-                _balance(pool, new, least=2 if shared else 1000, spread=shared)
+                _balance(pool, new, spread=shared)
                 clock("balance")
                 sizes = pool.all("commit")
                 clock("commit")
@@ -822,21 +816,24 @@ def _merge_witnessed(witnessed: dict, heads: list[dict]):
                 witnessed[name] = d
 
 
-def _balance(pool: _Pool, new: list[int], least: int = 1000, spread: bool = False):
+def _balance(pool: _Pool, new: list[int], spread: bool = False):
     """Move states from workers above their share of the next level to those below it,
-    once a worker has `least` states more than another and 5% more than its share (see
-    Worker.ship for `spread`)."""
+    once a worker holds 5% more than its share and 1000 states more than another. With
+    `spread` (the shared set's workers) small levels are evened out too, and the states
+    given away are spread over the level (see Worker.ship): otherwise what one worker
+    holds stays of one kind (with more successors, say) level after level."""
+    least = 2 if spread else 1000
     W = len(new)
     share = sum(new) / W
     sizes = list(new)
-    if max(sizes) - min(sizes) < max(least, 2) or max(sizes) <= share * (1 + BALANCE_SLACK):
+    if max(sizes) - min(sizes) < least or max(sizes) <= share * (1 + BALANCE_SLACK):
         return
     moves = []
     while True:
         hi = max(range(W), key=lambda i: sizes[i])
         lo = min(range(W), key=lambda i: sizes[i])
         k = int(min(sizes[hi] - share, share - sizes[lo]))
-        if k < min(least, 100) or k < 1:
+        if k < min(least, 100):
             break
         moves.append((hi, lo, k))
         sizes[hi] -= k
